@@ -1,0 +1,100 @@
+// Raw Linux syscalls and variadic libc calls that Swift cannot call directly.
+// Every function returns -1 and leaves errno set on failure, like the libc
+// calls it wraps, so the Swift side can name the syscall and errno in its errors.
+#ifndef CBERTH_H
+#define CBERTH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// clone3 with fork semantics (no shared VM, no stack): returns 0 in the child,
+// the child's pid in the parent. With cgroup_fd >= 0 the child is born in that
+// cgroup (CLONE_INTO_CGROUP); when pidfd is non-null it receives a pidfd.
+// Falls back to clone(2) when clone3 is missing (ENOSYS) or refuses the cgroup;
+// in that case *used_cgroup is set to 0 and the caller must place the child.
+pid_t cb_clone(uint64_t flags, int cgroup_fd, int *pidfd, int *used_cgroup);
+
+int cb_setns(int fd, int nstype);
+int cb_unshare(int flags);
+int cb_pivot_root(const char *new_root, const char *put_old);
+int cb_pidfd_open(pid_t pid);
+int cb_pidfd_send_signal(int pidfd, int sig);
+
+// prctl wrappers
+int cb_set_pdeathsig(int sig);
+int cb_set_no_new_privs(void);
+int cb_get_no_new_privs(void);
+int cb_set_keepcaps(int on);
+int cb_set_child_subreaper(void);
+int cb_set_dumpable(int on);
+int cb_set_name(const char *name);
+int cb_capbset_drop(int cap);
+int cb_capbset_read(int cap);
+int cb_cap_ambient_raise(int cap);
+int cb_cap_ambient_clear_all(void);
+int cb_cap_last_cap(void);
+
+// capset(2) with _LINUX_CAPABILITY_VERSION_3; each set is a 64-bit mask.
+int cb_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+
+// setuid/setgid/setgroups as raw syscalls: glibc's wrappers broadcast to all
+// threads, which is pointless here and unsafe right after clone.
+int cb_setresuid(uid_t r, uid_t e, uid_t s);
+int cb_setresgid(gid_t r, gid_t e, gid_t s);
+int cb_setgroups(size_t n, const gid_t *groups);
+
+int cb_fcntl_setfd(int fd, int flags);
+int cb_fcntl_getfd(int fd);
+int cb_fcntl_setfl(int fd, int flags);
+int cb_fcntl_getfl(int fd);
+int cb_dupfd_cloexec(int fd, int min);
+// Marks every fd >= from close-on-exec (close_range CLOSE_RANGE_CLOEXEC, or a /proc/self/fd walk).
+int cb_cloexec_from(int from);
+int cb_open(const char *path, int flags, int mode);
+int cb_openat(int dirfd, const char *path, int flags, int mode);
+// openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: path is resolved as if root_fd were '/'.
+int cb_openat_in_root(int root_fd, const char *path, int flags, int mode);
+
+// Terminal
+int cb_ioctl_set_ctty(int fd);
+int cb_ioctl_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int cb_ioctl_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+int cb_open_pty(int ptmx_dirfd_unused, int *master, char *slave_name, size_t name_len);
+
+// Unix-socket fd passing (SCM_RIGHTS). send: one fd with a short payload.
+int cb_send_fd(int sock, int fd, const char *payload, size_t len);
+int cb_recv_fd(int sock, char *payload, size_t len);
+
+// Waits for readability on up to two fds; returns bitmask (1 = a, 2 = b), 0 on timeout.
+int cb_poll2(int a, int b, int timeout_ms);
+
+// Signals
+int cb_sigmask_block_all(void *old /* sigset_t* or NULL */);
+int cb_sigmask_unblock_all(void);
+// Installs a handler that writes the signal number to a self-pipe for each
+// signal in 1..64 except KILL/STOP/CHLD-if-excluded; returns the read end.
+int cb_signal_forwarding_pipe(int include_chld);
+void cb_reset_signal_handlers(void);
+
+int cb_personality(unsigned long persona);
+int cb_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor);
+unsigned int cb_dev_major(uint64_t dev);
+unsigned int cb_dev_minor(uint64_t dev);
+
+// mount_setattr(2) for recursive read-only (rro); -1/ENOSYS on old kernels.
+int cb_mount_setattr_rdonly_recursive(const char *path);
+
+// Exits the process without running atexit handlers or flushing stdio.
+int cb_pipe2(int fds[2], int flags);
+int cb_prlimit(int resource, uint64_t soft, uint64_t hard);
+// 1 if path is on a cgroup2 filesystem, 0 if not, -1 on error.
+int cb_is_cgroup2(const char *path);
+extern const int CB_O_PATH;
+void cb_write_stderr(const char *s);
+
+_Noreturn void cb_exit(int code);
+
+int cb_errno(void);
+void cb_set_errno(int e);
+
+#endif

@@ -1,0 +1,269 @@
+import CBerth
+import Glibc
+import OCI
+
+/// Builds the container's filesystem view inside its new mount namespace:
+/// propagation, the rootfs bind, config mounts, /dev, then pivot_root and the
+/// masked and read-only paths. Runs in the container init, before the user process.
+struct Rootfs {
+    let spec: Spec
+    let rootfs: String
+    let inUserNamespace: Bool
+    let newCgroupNamespace: Bool
+    let cgroupPath: String
+    let cgroupHost: CgroupHost
+
+    typealias O = MountOptions
+
+    // MARK: before the createContainer hooks
+
+    func prepare() throws(RuntimeError) {
+        let requested = spec.linux?.rootfsPropagation
+        var rootFlags = O.MS_SLAVE | O.MS_REC
+        if let requested {
+            guard let p = O.propagations[requested] else {
+                throw RuntimeError("linux.rootfsPropagation: unknown value \(requested.debugDescription)")
+            }
+            // pivot_root refuses a shared parent: start as a slave and share afterwards.
+            if p & O.MS_SHARED == 0 { rootFlags = p }
+        }
+        try mount(nil, "/", nil, rootFlags, what: "set propagation of /")
+        // pivot_root needs the new root to be a mount point.
+        try mount(rootfs, rootfs, "bind", O.MS_BIND | O.MS_REC, what: "bind mount rootfs \(rootfs)")
+        for m in spec.mounts ?? [] { try mountOne(m) }
+        if setsUpDev { try createDefaultDevices() }
+        try createConfigDevices()
+        if setsUpDev { try createDevSymlinks() }
+        if let cwd = spec.process?.cwd {
+            let target = try SecurePath.resolve(root: rootfs, cwd)
+            if !FS.exists(target) { try FS.mkdirAll(target) }
+        }
+    }
+
+    /// /dev is populated by us unless the config bind-mounts a /dev of its own.
+    var setsUpDev: Bool {
+        !(spec.mounts ?? []).contains { m in
+            FS.cleanAbsolute(m.destination) == "/dev" && ((try? MountOptions(m.options, type: m.type))?.isBind ?? false)
+        }
+    }
+
+    private func mount(_ source: String?, _ target: String, _ type: String?, _ flags: UInt, data: String = "", what: String) throws(RuntimeError) {
+        let r = data.isEmpty ? Glibc.mount(source ?? "", target, type ?? "", flags, nil) : Glibc.mount(source ?? "", target, type ?? "", flags, data)
+        if r != 0 { throw RuntimeError.sys(what) }
+    }
+
+    /// Flags a remount must carry over: in a user namespace the kernel locks
+    /// nosuid/nodev/noexec/atime flags of a bind source, and a remount that drops
+    /// them fails with EPERM.
+    private func lockedFlags(_ path: String) -> UInt {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else { return 0 }
+        var f: UInt = 0
+        let v = UInt(st.f_flag)
+        if v & 2 != 0 { f |= O.MS_NOSUID }
+        if v & 4 != 0 { f |= O.MS_NODEV }
+        if v & 8 != 0 { f |= O.MS_NOEXEC }
+        if v & 1024 != 0 { f |= O.MS_NOATIME }
+        if v & 2048 != 0 { f |= O.MS_NODIRATIME }
+        if v & 4096 != 0 { f |= O.MS_RELATIME }
+        return f
+    }
+
+    func mountOne(_ m: Mount) throws(RuntimeError) {
+        let opts = try MountOptions(m.options, type: m.type)
+        guard m.destination.hasPrefix("/") else {
+            throw RuntimeError("mount destination \(m.destination.debugDescription) is not an absolute path")
+        }
+        let dest = try SecurePath.resolve(root: rootfs, m.destination)
+        if m.uidMappings != nil || m.gidMappings != nil {
+            throw RuntimeError("mounts[\(m.destination)]: uidMappings/gidMappings (id-mapped mounts) are not supported yet")
+        }
+        if opts.isBind {
+            guard let source = m.source else { throw RuntimeError("bind mount \(m.destination) needs a source") }
+            var st = stat()
+            if stat(source, &st) != 0 { throw RuntimeError.sys("bind mount source \(source)") }
+            try makeMountPoint(dest, directory: (st.st_mode & S_IFMT) == S_IFDIR)
+            try mount(source, dest, "bind", O.MS_BIND | (opts.flags & O.MS_REC), what: "bind mount \(source) on \(m.destination)")
+            let extra = opts.flags & ~(O.MS_REC | O.MS_REMOUNT)
+            if extra != 0 {
+                let flags = O.MS_BIND | O.MS_REMOUNT | extra | (lockedFlags(dest) & ~opts.clearFlags)
+                try mount(nil, dest, nil, flags, what: "remount \(m.destination) with options \((m.options ?? []).joined(separator: ","))")
+            }
+        } else if m.type == "cgroup" || m.type == "cgroup2" {
+            try makeMountPoint(dest, directory: true)
+            try mountCgroup(dest, flags: opts.flags)
+        } else {
+            guard let type = m.type, !type.isEmpty else {
+                throw RuntimeError("mount \(m.destination) has no type (and is not a bind mount)")
+            }
+            try makeMountPoint(dest, directory: true)
+            try mount(m.source ?? type, dest, type, opts.flags & ~O.MS_REMOUNT, data: opts.dataString,
+                      what: "mount \(type) on \(m.destination)")
+        }
+        for p in opts.propagation { try mount(nil, dest, nil, p, what: "set propagation of \(m.destination)") }
+        if opts.recursiveReadOnly, cb_mount_setattr_rdonly_recursive(dest) != 0 {
+            throw RuntimeError.sys("make \(m.destination) recursively read-only (rro)")
+        }
+    }
+
+    private func makeMountPoint(_ dest: String, directory: Bool) throws(RuntimeError) {
+        if FS.exists(dest) { return }
+        if directory { try FS.mkdirAll(dest); return }
+        try FS.mkdirAll(FS.dirname(dest))
+        let fd = cb_open(dest, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        if fd < 0 { throw RuntimeError.sys("create mount point \(dest)") }
+        close(fd)
+    }
+
+    /// The container sees only its own cgroup. With a new cgroup namespace the
+    /// kernel does that for a fresh mount; otherwise we bind the container's own
+    /// directories, as runc does.
+    private func mountCgroup(_ dest: String, flags: UInt) throws(RuntimeError) {
+        let ro = flags & O.MS_RDONLY
+        let base = flags & (O.MS_NOSUID | O.MS_NODEV | O.MS_NOEXEC)
+        switch cgroupHost {
+        case .v2(let root):
+            if newCgroupNamespace {
+                try mount("cgroup2", dest, "cgroup2", base | ro, what: "mount cgroup2 on \(dest)")
+            } else {
+                try mount(root + cgroupPath, dest, "bind", O.MS_BIND | O.MS_REC, what: "bind mount cgroup on \(dest)")
+                if ro != 0 { try mount(nil, dest, nil, O.MS_BIND | O.MS_REMOUNT | ro | lockedFlags(dest), what: "remount \(dest) read-only") }
+            }
+        case .v1(let controllers, let unified):
+            try mount("tmpfs", dest, "tmpfs", base, data: "mode=755", what: "mount tmpfs on \(dest)")
+            var mounts = Set(controllers.values)
+            if let unified { mounts.insert(unified) }
+            for mountPoint in mounts.sorted() {
+                let name = String(mountPoint.split(separator: "/").last ?? "")
+                guard !name.isEmpty else { continue }
+                let target = dest + "/" + name
+                try FS.mkdirAll(target)
+                let source = FS.isDirectory(mountPoint + cgroupPath) ? mountPoint + cgroupPath : mountPoint
+                try mount(source, target, "bind", O.MS_BIND | O.MS_REC, what: "bind mount cgroup \(name)")
+                try mount(nil, target, nil, O.MS_BIND | O.MS_REMOUNT | base | ro | lockedFlags(target), what: "remount cgroup \(name)")
+                // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
+                if name.contains(",") {
+                    for alias in name.split(separator: ",") where !FS.exists(dest + "/" + alias) {
+                        symlink(name, dest + "/" + alias)
+                    }
+                }
+            }
+            if ro != 0 { try mount(nil, dest, nil, O.MS_REMOUNT | ro | base, data: "mode=755", what: "remount \(dest) read-only") }
+        }
+    }
+
+    // MARK: /dev
+
+    static let defaultDevices: [(String, UInt32, UInt32)] = [
+        ("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
+    ]
+
+    private func createDefaultDevices() throws(RuntimeError) {
+        let configured = Set((spec.linux?.devices ?? []).map { FS.cleanAbsolute($0.path) })
+        for (path, major, minor) in Rootfs.defaultDevices where !configured.contains(path) {
+            try createDevice(path: path, type: S_IFCHR, major: major, minor: minor, mode: 0o666, uid: 0, gid: 0)
+        }
+    }
+
+    private func createConfigDevices() throws(RuntimeError) {
+        for d in spec.linux?.devices ?? [] {
+            let type: mode_t
+            switch d.type {
+            case "c", "u": type = S_IFCHR
+            case "b": type = S_IFBLK
+            case "p": type = S_IFIFO
+            default: throw RuntimeError("linux.devices: \(d.path): invalid type \(d.type.debugDescription)")
+            }
+            if type != S_IFIFO, d.major == nil || d.minor == nil {
+                throw RuntimeError("linux.devices: \(d.path): major and minor are required for type \(d.type)")
+            }
+            try createDevice(path: d.path, type: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0),
+                             mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0)
+        }
+    }
+
+    /// mknod, or in a user namespace (where mknod is refused) a bind mount of the host's node.
+    private func createDevice(path: String, type: mode_t, major: UInt32, minor: UInt32, mode: UInt32, uid: UInt32, gid: UInt32) throws(RuntimeError) {
+        guard path.hasPrefix("/") else { throw RuntimeError("linux.devices: \(path.debugDescription) is not an absolute path") }
+        let dest = try SecurePath.resolve(root: rootfs, path)
+        try FS.mkdirAll(FS.dirname(dest))
+        if inUserNamespace {
+            try makeMountPoint(dest, directory: false)
+            try mount(path, dest, "bind", O.MS_BIND, what: "bind mount device \(path)")
+            return
+        }
+        if FS.lstatMode(dest) != nil { unlink(dest) }
+        if cb_mknod(dest, UInt32(type) | (mode & 0o7777), major, minor) != 0 { throw RuntimeError.sys("mknod \(path)") }
+        // mknod applies the umask; set the mode the config asked for exactly.
+        try check("chmod \(path)") { chmod(dest, mode_t(mode & 0o7777)) }
+        try check("chown \(path)") { chown(dest, uid, gid) }
+    }
+
+    private func createDevSymlinks() throws(RuntimeError) {
+        var links = [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
+                     ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr")]
+        if FS.exists("/proc/kcore") { links.append(("/proc/kcore", "/dev/core")) }
+        for (target, link) in links {
+            let p = rootfs + link
+            if symlink(target, p) != 0 && errno != EEXIST { throw RuntimeError.sys("symlink \(link)") }
+        }
+        // /dev/ptmx must be the container's devpts instance, not the host's.
+        let ptmx = rootfs + "/dev/ptmx"
+        if FS.lstatMode(ptmx) != nil { unlink(ptmx) }
+        if symlink("pts/ptmx", ptmx) != 0 { throw RuntimeError.sys("symlink /dev/ptmx") }
+    }
+
+    // MARK: after the createContainer hooks
+
+    func pivot(noPivot: Bool) throws(RuntimeError) {
+        if noPivot {
+            try check("chdir \(rootfs)") { chdir(rootfs) }
+            try mount(rootfs, "/", nil, O.MS_MOVE, what: "move rootfs to /")
+            try check("chroot") { chroot(".") }
+            try check("chdir /") { chdir("/") }
+            return
+        }
+        let oldRoot = cb_open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC, 0)
+        let newRoot = cb_open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC, 0)
+        guard oldRoot >= 0, newRoot >= 0 else { throw RuntimeError.sys("open rootfs \(rootfs)") }
+        defer { close(oldRoot); close(newRoot) }
+        try check("fchdir rootfs") { fchdir(newRoot) }
+        // pivot_root(".", ".") stacks the old root under the new one; no put_old directory needed.
+        try check("pivot_root \(rootfs)") { cb_pivot_root(".", ".") }
+        try check("fchdir old root") { fchdir(oldRoot) }
+        // Make the old root a slave so that detaching it cannot propagate unmounts to the host.
+        try mount(nil, ".", nil, O.MS_SLAVE | O.MS_REC, what: "make old root rslave")
+        try check("unmount old root") { umount2(".", Int32(MNT_DETACH)) }
+        try check("chdir /") { chdir("/") }
+    }
+
+    func finish() throws(RuntimeError) {
+        if let p = spec.linux?.rootfsPropagation, let flags = O.propagations[p], flags & O.MS_SHARED != 0 {
+            try mount(nil, "/", nil, flags, what: "set propagation of / to \(p)")
+        }
+        for path in spec.linux?.readonlyPaths ?? [] { try makeReadOnly(path) }
+        for path in spec.linux?.maskedPaths ?? [] { try mask(path) }
+        if spec.root?.readonly == true {
+            try mount(nil, "/", nil, O.MS_BIND | O.MS_REMOUNT | O.MS_RDONLY | lockedFlags("/"), what: "remount / read-only")
+        }
+    }
+
+    private func makeReadOnly(_ path: String) throws(RuntimeError) {
+        if Glibc.mount(path, path, "", O.MS_BIND | O.MS_REC, nil) != 0 {
+            if errno == ENOENT { return }
+            throw RuntimeError.sys("bind mount readonly path \(path)")
+        }
+        try mount(nil, path, nil, O.MS_BIND | O.MS_REMOUNT | O.MS_RDONLY | O.MS_REC | lockedFlags(path),
+                  what: "remount readonly path \(path)")
+    }
+
+    private func mask(_ path: String) throws(RuntimeError) {
+        guard let kind = FS.lstatMode(path) else { return }
+        if kind == S_IFDIR {
+            try mount("tmpfs", path, "tmpfs", O.MS_RDONLY, what: "mask \(path)")
+        } else if Glibc.mount("/dev/null", path, "", O.MS_BIND, nil) != 0 && errno != ENOENT {
+            throw RuntimeError.sys("mask \(path)")
+        }
+    }
+}

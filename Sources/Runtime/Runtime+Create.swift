@@ -1,0 +1,160 @@
+import CBerth
+import Glibc
+import OCI
+
+/// A container whose init is parked on the exec fifo.
+struct CreatedContainer {
+    let state: ContainerState
+    /// The pty master when `create` made its own console (foreground `run`).
+    let consoleMaster: Int32?
+}
+
+extension Runtime {
+    public func create(id: String, _ opts: CreateOptions) throws(RuntimeError) {
+        let created = try create(id: id, opts, ownConsole: false)
+        if let m = created.consoleMaster { close(m) }
+    }
+
+    /// create(1): validate, reserve the id, make the cgroup, clone the init into
+    /// its namespaces and walk it through the sync protocol (SyncChannel) until it
+    /// parks on the exec fifo. On any failure everything made so far is undone.
+    func create(id: String, _ opts: CreateOptions, ownConsole: Bool) throws(RuntimeError) -> CreatedContainer {
+        try StateStore.validate(id: id)
+        if store.exists(id) { throw RuntimeError("container with id exists: \(id)") }
+        let bundle = try Bundle.load(opts.bundle)
+        let spec = bundle.spec
+        guard let process = spec.process else { throw RuntimeError("config.json: process is required to create a container") }
+        let terminal = process.terminal == true
+        if terminal && opts.consoleSocket == nil && !ownConsole {
+            throw RuntimeError("cannot allocate tty if runc will detach without setting console socket")
+        }
+        if !terminal && opts.consoleSocket != nil {
+            throw RuntimeError("cannot use console socket if runc will not detach or allocate tty")
+        }
+        let caps = try Capability.sets(process.capabilities, log: log)
+        let namespaces = (spec.linux?.namespaces ?? []).map { (NamespaceKind(rawValue: $0.type)!, $0.path) }
+        let cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: id, systemd: options.systemdCgroup)
+        let host = CgroupHost.detect()
+        let pidFile = opts.pidFile.map(FS.absolute)
+
+        try store.reserve(id)
+        var pid: pid_t = 0
+        var pidfd: Int32 = -1
+        var cgroup: (any Cgroup)?
+        var fdsToClose: [Int32] = []
+        defer { fdsToClose.forEach { close($0) } }
+        do {
+            let fifo = store.fifo(id)
+            try check("mkfifo \(fifo)") { mkfifo(fifo, 0o622) }
+            var state = ContainerState(
+                id: id, pid: 0, pidStartTime: 0, bundle: bundle.path, rootfs: bundle.rootfs, created: Clock.rfc3339(),
+                owner: "", annotations: (spec.annotations ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                cgroupPath: cgroupPath, namespaces: [], sharesHostPidNamespace: !namespaces.contains { $0.0 == .pid },
+                config: persistedConfig(bundle.raw))
+            // Saved before anything else exists, so a create killed from here on
+            // still leaves a container that `delete` can clean up.
+            try store.save(state)
+
+            let cg = Cgroups.open(path: cgroupPath, host: host)
+            cgroup = cg
+            try cg.create(spec.linux?.resources)
+
+            var consoleSocket: Int32?
+            var ourConsoleEnd: Int32?
+            if let path = opts.consoleSocket, terminal {
+                consoleSocket = lift(try Console.connect(path), above: opts.preserveFDs)
+            } else if terminal {
+                let pair = try Console.socketPair()
+                ourConsoleEnd = pair.ours
+                consoleSocket = lift(pair.theirs, above: opts.preserveFDs)
+            }
+            if let c = consoleSocket { fdsToClose.append(c) }
+            if let c = ourConsoleEnd { fdsToClose.append(c) }
+
+            let pair = try SyncChannel.pair()
+            let parentSync = SyncChannel(fd: lift(pair.parent.fd, above: opts.preserveFDs))
+            let childSync = SyncChannel(fd: lift(pair.child.fd, above: opts.preserveFDs))
+            fdsToClose.append(parentSync.fd)
+            let plan = InitPlan(spec: spec, process: process, rootfs: bundle.rootfs, fifoPath: fifo, namespaces: namespaces,
+                                cgroupPath: cgroupPath, cgroupHost: host, consoleSocket: consoleSocket, noPivot: opts.noPivot,
+                                preserveFDs: opts.preserveFDs, caps: caps)
+
+            // Relative bind sources in config.json are relative to the bundle.
+            try check("chdir \(bundle.path)") { chdir(bundle.path) }
+            let cloneCgroupFD = cg.cloneFD().map { lift($0, above: opts.preserveFDs) }
+            if let fd = cloneCgroupFD { fdsToClose.append(fd) }
+            var usedCgroupFD: Int32 = 0
+            pid = try withPidNamespace(plan.path(.pid)) { () throws(RuntimeError) -> pid_t in
+                let p = cb_clone(plan.cloneFlags, cloneCgroupFD ?? -1, &pidfd, &usedCgroupFD)
+                if p < 0 { throw RuntimeError.sys("clone the container init") }
+                if p == 0 {
+                    parentSync.close()
+                    InitProcess.run(plan, sync: childSync)
+                }
+                return p
+            }
+            childSync.close()
+            if let c = consoleSocket { close(c); fdsToClose.removeAll { $0 == c } }
+            if usedCgroupFD == 0 { try cg.add(pid) }
+            if plan.isNew(.user) { try writeIDMaps(pid: pid, spec.linux!) }
+            parentSync.send(.go)
+
+            _ = try parentSync.expect(.hooks, orElse: "container init exited unexpectedly during create")
+            state.pid = pid
+            state.pidStartTime = ProcInfo.stat(pid)?.startTime ?? 0
+            state.namespaces = NamespaceKind.allCases.map { "/proc/\(pid)/ns/\($0.procName)" }
+            try store.save(state)
+            let hookState = state.specState(.creating)
+            try HookRunner.run(.prestart, spec.hooks?.prestart, state: hookState)
+            try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: hookState)
+            parentSync.send(.hooksDone, JSONWriter.write(hookState))
+
+            _ = try parentSync.expect(.ready, orElse: "container init exited unexpectedly during create")
+            var master: Int32?
+            if let ours = ourConsoleEnd { master = try Console.receiveMaster(ours) }
+            if let pidFile { try FS.writeAtomically(pidFile, Array(String(pid).utf8)) }
+            if pidfd >= 0 { close(pidfd) }
+            return CreatedContainer(state: state, consoleMaster: master)
+        } catch {
+            if pid > 0 {
+                Glibc.kill(pid, SIGKILL)
+                var st: Int32 = 0
+                while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+            }
+            if pidfd >= 0 { close(pidfd) }
+            try? cgroup?.destroy()
+            store.remove(id)
+            throw error
+        }
+    }
+
+    /// What later commands need from config.json: the process (defaults for
+    /// exec) and the hooks (poststart, poststop).
+    func persistedConfig(_ raw: JSONValue) -> JSONValue {
+        var pairs: [(String, JSONValue)] = []
+        if let p = raw["process"] { pairs.append(("process", p)) }
+        if let h = raw["hooks"] { pairs.append(("hooks", h)) }
+        return .object(pairs)
+    }
+
+    /// Runs `body` with our children's pid namespace set to `path` (joining an
+    /// existing pid namespace only affects children), then switches back.
+    func withPidNamespace<T>(_ path: String?, _ body: () throws(RuntimeError) -> T) throws(RuntimeError) -> T {
+        guard let path else { return try body() }
+        let own = cb_open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC, 0)
+        let target = cb_open(path, O_RDONLY | O_CLOEXEC, 0)
+        defer { if own >= 0 { close(own) }; if target >= 0 { close(target) } }
+        if target < 0 { throw RuntimeError.sys("open pid namespace \(path)") }
+        try check("join pid namespace \(path)") { cb_setns(target, NamespaceKind.pid.cloneFlag) }
+        defer { _ = cb_setns(own, NamespaceKind.pid.cloneFlag) }
+        return try body()
+    }
+
+    func writeIDMaps(pid: pid_t, _ linux: Linux) throws(RuntimeError) {
+        func text(_ maps: [IDMapping]?) -> String {
+            (maps ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        }
+        try FS.writeExisting("/proc/\(pid)/uid_map", text(linux.uidMappings))
+        try FS.writeExisting("/proc/\(pid)/gid_map", text(linux.gidMappings))
+    }
+}

@@ -68,7 +68,7 @@ private struct TreeDecoder: Decoder {
     func singleValueContainer() throws -> any SingleValueDecodingContainer { Single(decoder: self) }
 
     func integer<T: FixedWidthInteger>(_ t: T.Type) throws -> T {
-        guard case .number(let n) = value else { throw mismatch("an integer") }
+        guard case .number(let n) = value else { throw mismatch(T.isSigned ? "an integer" : "a non-negative integer") }
         if let v = T(n) { return v }
         // Accept integral values written with a fraction or exponent (1.0, 1e3).
         if let d = Double(n), d == d.rounded(), let v = T(exactly: d) { return v }

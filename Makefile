@@ -1,0 +1,42 @@
+# Berth: build, demo, test, bench. Every target installs what it needs.
+SWIFT       ?= swift
+RELEASE_BIN := .build/release
+DEBUG_BIN   := .build/debug
+# Debian packages: the demo needs a static busybox; the tests also compare with
+# runc's behaviour where useful and use iproute2 for joined network namespaces.
+RUN_DEPS    := busybox-static iproute2 jq
+TEST_DEPS   := $(RUN_DEPS) runc
+BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time
+DEMO_DIR    ?= /tmp/berth-demo
+
+.PHONY: all build release deps demo test unit-test bench clean
+
+all: release
+
+deps:
+	@scripts/install-deps.sh $(TEST_DEPS)
+
+build:
+	$(SWIFT) build
+
+# Release binaries link the Swift standard library statically (start-up time).
+release:
+	$(SWIFT) build -c release --static-swift-stdlib
+
+demo: release
+	@scripts/install-deps.sh $(RUN_DEPS)
+	@scripts/demo.sh $(RELEASE_BIN)/berth-runtime $(DEMO_DIR)
+
+# Unit tests, then the runtime suites (spec fixtures, lifecycle) against the
+# real binary on the real kernel; they need root.
+test:
+	@scripts/install-deps.sh $(TEST_DEPS)
+	$(SWIFT) build --build-tests
+	BERTH_RUNTIME=$(CURDIR)/$(DEBUG_BIN)/berth-runtime $(SWIFT) test --skip-build
+
+bench: release
+	@scripts/install-deps.sh $(BENCH_DEPS)
+	bench/runtime.sh --berth $(CURDIR)/$(RELEASE_BIN)/berth-runtime
+
+clean:
+	rm -rf .build

@@ -3,6 +3,14 @@ import PackageDescription
 
 // berth-runtime must stay Foundation-free and single-threaded (see docs/runtime.md):
 // the OCI and Runtime modules import only Glibc and CBerth.
+// berth-runtime is judged by start-up time and peak memory (docs/runtime.md):
+// its modules leave out the implicitly imported regex and concurrency modules,
+// and unused code sections are dropped at link time.
+let lean: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import",
+                  "-Xfrontend", "-disable-implicit-concurrency-module-import"]),
+]
+
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v13)],
@@ -11,9 +19,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CBerth"),
-        .target(name: "OCI"),
-        .target(name: "Runtime", dependencies: ["CBerth", "OCI"]),
-        .executableTarget(name: "berth-runtime", dependencies: ["Runtime", "OCI", "CBerth"]),
+        .target(name: "OCI", swiftSettings: lean),
+        .target(name: "Runtime", dependencies: ["CBerth", "OCI"], swiftSettings: lean),
+        .executableTarget(name: "berth-runtime", dependencies: ["Runtime", "OCI", "CBerth"], swiftSettings: lean,
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests", dependencies: ["OCI"]),
     ]

@@ -76,7 +76,7 @@ enum ConfigValidator {
         }
         guard p.cwd.hasPrefix("/") else { throw RuntimeError("config.json: process.cwd \(p.cwd.debugDescription) must be an absolute path") }
         if let r = p.rlimits { try Rlimits.validate(r) }
-        for e in p.env ?? [] where !e.contains("=") {
+        for e in p.env ?? [] where !e.includes("=") {
             throw RuntimeError("config.json: process.env: \(e.debugDescription) is not NAME=value")
         }
         if let o = p.oomScoreAdj, o < -1000 || o > 1000 {
@@ -140,7 +140,7 @@ enum ConfigValidator {
             if key.hasPrefix("kernel.") && ["kernel.hostname", "kernel.domainname"].contains(key), kinds[.uts] == nil {
                 throw RuntimeError("config.json: linux.sysctl \(key) needs a uts namespace")
             }
-            if key.contains("/") || key.contains("..") { throw RuntimeError("config.json: linux.sysctl: invalid key \(key.debugDescription)") }
+            if key.includes("/") || key.includes("..") { throw RuntimeError("config.json: linux.sysctl: invalid key \(key.debugDescription)") }
         }
         if let p = l.personality, p.domain != "LINUX" && p.domain != "LINUX32" {
             throw RuntimeError("config.json: linux.personality.domain: unknown domain \(p.domain.debugDescription)")

@@ -23,8 +23,13 @@ enum FS {
     }
 
     static func readAll(_ fd: Int32, what: String, limit: Int = 64 << 20) throws(RuntimeError) -> [UInt8] {
+        // Sized from fstat where it tells (proc files report 0): small reads keep
+        // the runtime's peak memory down, which is one of its targets.
+        var st = stat()
+        let hint = fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) + 1 : 4096
         var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        out.reserveCapacity(min(hint, limit))
+        var buf = [UInt8](repeating: 0, count: min(hint, 16384))
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -94,6 +99,7 @@ enum FS {
 
     static func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(RuntimeError) {
         if isDirectory(path) { return }
+        if mkdir(path, mode) == 0 { return }
         var prefix = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             prefix += "/" + part

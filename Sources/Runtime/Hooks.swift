@@ -87,7 +87,7 @@ enum Exec {
 
     /// $PATH lookup as execvp does it, evaluated inside the container's root.
     static func lookPath(_ file: String, env: [String]) throws(RuntimeError) -> String {
-        if file.contains("/") {
+        if file.includes("/") {
             var st = stat()
             if stat(file, &st) != 0 { throw RuntimeError("exec: \(file.debugDescription): stat \(file): \(errnoText(errno).lowercased())") }
             if (st.st_mode & S_IFMT) == S_IFDIR { throw RuntimeError("exec: \(file.debugDescription): is a directory") }

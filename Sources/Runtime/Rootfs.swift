@@ -142,7 +142,7 @@ struct Rootfs {
                 try mount(source, target, "bind", O.MS_BIND | O.MS_REC, what: "bind mount cgroup \(name)")
                 try mount(nil, target, nil, O.MS_BIND | O.MS_REMOUNT | base | ro | lockedFlags(target), what: "remount cgroup \(name)")
                 // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
-                if name.contains(",") {
+                if name.includes(",") {
                     for alias in name.split(separator: ",") where !FS.exists(dest + "/" + alias) {
                         symlink(name, dest + "/" + alias)
                     }

@@ -153,7 +153,13 @@ extension Runtime {
     func owner(of id: String) -> String {
         var st = stat()
         guard stat(store.directory(id), &st) == 0 else { return "" }
-        if let pw = getpwuid(st.st_uid) { return String(cString: pw.pointee.pw_name) }
+        // /etc/passwd read directly: the static binary has no NSS modules to load.
+        if let passwd = try? FS.readString("/etc/passwd") {
+            for line in passwd.split(separator: "\n") {
+                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+                if f.count > 2, UInt32(f[2]) == st.st_uid { return String(f[0]) }
+            }
+        }
         return "#\(st.st_uid)"
     }
 }

@@ -11,7 +11,7 @@ struct StateStore {
 
     static func validate(id: String) throws(RuntimeError) {
         guard !id.isEmpty else { throw RuntimeError("container id cannot be empty") }
-        guard id != ".", id != "..", !id.contains("/"), !id.contains("\0") else {
+        guard id != ".", id != "..", !id.includes("/"), !id.includes("\0") else {
             throw RuntimeError("invalid container id format: \(id)")
         }
         guard id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), id.utf8.count <= 1024 else {

@@ -26,13 +26,13 @@ struct SyncChannel {
     }
 
     func send(_ tag: Tag, _ text: String = "") {
-        let bytes = [tag.rawValue] + Array(text.utf8.prefix(60000))
+        let bytes = [tag.rawValue] + Array(text.utf8.prefix(16000))
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// The next message, or nil at EOF (the other side exited or exec'd).
     func receive() -> (Tag, String)? {
-        var buf = [UInt8](repeating: 0, count: 65536)
+        var buf = [UInt8](repeating: 0, count: 16384)
         while true {
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }

@@ -36,6 +36,7 @@ func fail(_ message: String, log: RuntimeLog) -> Never {
     exit(1)
 }
 
+func main() -> Never {
 var log = RuntimeLog()
 do {
     let (globals, rest) = try parse(CommandLine.arguments.dropFirst(), globalOptions)
@@ -87,3 +88,6 @@ do {
 } catch {
     fail("\(error)", log: log)
 }
+}
+
+main()

@@ -34,7 +34,7 @@ enum CgroupHost {
         var unified: String?
         let mounts = (try? FS.readString("/proc/self/mountinfo")) ?? ""
         for line in mounts.split(separator: "\n") {
-            guard let sep = line.firstRange(of: " - ") else { continue }
+            guard let sep = line.find(" - ") else { continue }
             let left = line[..<sep.lowerBound].split(separator: " ")
             let right = line[sep.upperBound...].split(separator: " ")
             guard left.count >= 5, right.count >= 3 else { continue }
@@ -70,7 +70,7 @@ enum Cgroups {
                 throw RuntimeError("linux.cgroupsPath: expected \"slice:prefix:name\" with --systemd-cgroup, got \(configured.debugDescription)")
             }
             let slice = parts[0].isEmpty ? "system.slice" : parts[0]
-            guard slice.hasSuffix(".slice"), !slice.contains("/") else {
+            guard slice.hasSuffix(".slice"), !slice.includes("/") else {
                 throw RuntimeError("linux.cgroupsPath: invalid slice name \(slice.debugDescription)")
             }
             // "a-b-c.slice" lives at /a.slice/a-b.slice/a-b-c.slice.

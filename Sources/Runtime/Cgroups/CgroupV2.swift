@@ -34,7 +34,7 @@ struct CgroupV2: Cgroup {
         try Cgroups.writeKnob(dir, "cgroup.freeze", frozen ? "1" : "0")
         for _ in 0..<1000 {
             let events = (try? FS.readString(dir + "/cgroup.events")) ?? ""
-            if events.contains("frozen \(frozen ? 1 : 0)") { return }
+            if events.includes("frozen \(frozen ? 1 : 0)") { return }
             usleep(1000)
         }
         throw RuntimeError("cgroup \(dir) did not \(frozen ? "freeze" : "thaw")")
@@ -95,7 +95,7 @@ struct CgroupV2: Cgroup {
         }
         if let u = r.unified {
             for (k, v) in u.sorted(by: { $0.key < $1.key }) {
-                guard !k.contains("/"), !k.hasPrefix(".") else { throw RuntimeError("linux.resources.unified: invalid key \(k.debugDescription)") }
+                guard !k.includes("/"), !k.hasPrefix(".") else { throw RuntimeError("linux.resources.unified: invalid key \(k.debugDescription)") }
                 try Cgroups.writeKnob(dir, k, v)
             }
         }

@@ -132,7 +132,7 @@ enum InitProcess {
         }
         close(fifo)
 
-        do { try HookRunner.run(.startContainer, plan.spec.hooks?.startContainer, state: state) } catch {
+        do { try HookRunner.run(.startContainer, plan.spec.hooks?.startContainer, state: state.setting("status", to: "created")) } catch {
             cb_write_stderr("berth-runtime: \(error.message)\n")
             cb_exit(1)
         }

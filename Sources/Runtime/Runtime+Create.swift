@@ -95,15 +95,17 @@ extension Runtime {
             }
             childSync.close()
             if let c = consoleSocket { close(c); fdsToClose.removeAll { $0 == c } }
+            // Recorded at once: the init dies with us (PDEATHSIG) until `go`, and from
+            // then on a killed create leaves a state that `delete` can clean up.
+            state.pid = pid
+            state.pidStartTime = ProcInfo.stat(pid)?.startTime ?? 0
+            state.namespaces = NamespaceKind.allCases.map { "/proc/\(pid)/ns/\($0.procName)" }
+            try store.save(state)
             if usedCgroupFD == 0 { try cg.add(pid) }
             if plan.isNew(.user) { try writeIDMaps(pid: pid, spec.linux!) }
             parentSync.send(.go)
 
             _ = try parentSync.expect(.hooks, orElse: "container init exited unexpectedly during create")
-            state.pid = pid
-            state.pidStartTime = ProcInfo.stat(pid)?.startTime ?? 0
-            state.namespaces = NamespaceKind.allCases.map { "/proc/\(pid)/ns/\($0.procName)" }
-            try store.save(state)
             let hookState = state.specState(.creating)
             try HookRunner.run(.prestart, spec.hooks?.prestart, state: hookState)
             try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: hookState)

@@ -19,11 +19,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "CBerth"),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .target(name: "OCI", swiftSettings: lean),
-        .target(name: "Runtime", dependencies: ["CBerth", "OCI"], swiftSettings: lean),
+        .target(name: "Runtime", dependencies: ["CBerth", "CSeccomp", "OCI"], swiftSettings: lean),
         .executableTarget(name: "berth-runtime", dependencies: ["Runtime", "OCI", "CBerth"], swiftSettings: lean,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["OCI"]),
+        .testTarget(name: "RuntimeTests"),
+        .testTarget(name: "CgroupV2Tests"),
     ]
 )

@@ -124,7 +124,7 @@ public struct Linux: Decodable, Sendable {
     public var cgroupsPath: String?
     public var resources: Resources?
     public var rootfsPropagation: String?
-    public var seccomp: JSONValue?
+    public var seccomp: Seccomp?
     public var sysctl: [String: String]?
     public var maskedPaths: [String]?
     public var readonlyPaths: [String]?
@@ -222,5 +222,30 @@ public struct Resources: Decodable, Sendable {
     public struct RDMALimit: Decodable, Sendable {
         public var hcaHandles: UInt32?
         public var hcaObjects: UInt32?
+    }
+}
+
+/// linux.seccomp (config-linux.md#seccomp).
+public struct Seccomp: Decodable, Sendable {
+    public var defaultAction: String
+    public var defaultErrnoRet: UInt32?
+    public var architectures: [String]?
+    public var flags: [String]?
+    public var listenerPath: String?
+    public var listenerMetadata: String?
+    public var syscalls: [Syscall]?
+
+    public struct Syscall: Decodable, Sendable {
+        public var names: [String]
+        public var action: String
+        public var errnoRet: UInt32?
+        public var args: [Arg]?
+    }
+
+    public struct Arg: Decodable, Sendable {
+        public var index: UInt32
+        public var value: UInt64
+        public var valueTwo: UInt64?
+        public var op: String
     }
 }

@@ -130,8 +130,14 @@ enum ConfigValidator {
                 throw RuntimeError("config.json: linux.timeOffsets: unknown clock \(key.debugDescription)")
             }
         }
-        if requireSupport, kinds[.mount] == nil {
-            throw RuntimeError("config.json: linux.namespaces must include a mount namespace")
+        if kinds[.mount] == nil {
+            // Without a mount namespace the mounts land in the caller's namespace
+            // (the spec allows it, runc does it); what would change the host's own
+            // mounts is refused.
+            if spec.root?.readonly == true || l.maskedPaths?.isEmpty == false || l.readonlyPaths?.isEmpty == false
+                || l.rootfsPropagation != nil {
+                throw RuntimeError("config.json: root.readonly, maskedPaths, readonlyPaths and rootfsPropagation need a mount namespace in linux.namespaces")
+            }
         }
         for (key, _) in l.sysctl ?? [:] {
             if key.hasPrefix("net."), kinds[.network] == nil {
@@ -163,7 +169,11 @@ enum ConfigValidator {
             if requireSupport, r.network != nil { throw unsupported("linux.resources.network") }
             if requireSupport, r.rdma != nil { throw unsupported("linux.resources.rdma") }
         }
-        if requireSupport, l.seccomp != nil { throw unsupported("linux.seccomp") }
+        if let sc = l.seccomp {
+            do { try SeccompFilter.validate(sc) } catch {
+                if requireSupport || !error.message.hasSuffix("yet") { throw RuntimeError("config.json: \(error.message)") }
+            }
+        }
         if requireSupport, l.intelRdt != nil { throw unsupported("linux.intelRdt") }
         if requireSupport, l.netDevices?.isEmpty == false { throw unsupported("linux.netDevices") }
         if requireSupport, l.memoryPolicy != nil { throw unsupported("linux.memoryPolicy") }

@@ -15,6 +15,7 @@ struct InitPlan {
     let noPivot: Bool
     let preserveFDs: Int32
     let caps: Capability.Sets?
+    let log: RuntimeLog
 
     func has(_ k: NamespaceKind) -> Bool { namespaces.contains { $0.0 == k } }
     func isNew(_ k: NamespaceKind) -> Bool { namespaces.contains { $0.0 == k && $0.1 == nil } }
@@ -81,7 +82,7 @@ enum InitProcess {
             if let d = plan.spec.domainname, !d.isEmpty { try check("setdomainname \(d)") { setdomainname(d, d.utf8.count) } }
         }
 
-        let rootfs = Rootfs(spec: plan.spec, rootfs: plan.rootfs, inUserNamespace: plan.has(.user),
+        let rootfs = Rootfs(spec: plan.spec, rootfs: plan.rootfs, ownMountNamespace: plan.has(.mount), inUserNamespace: plan.has(.user),
                             newCgroupNamespace: plan.isNew(.cgroup), cgroupPath: plan.cgroupPath, cgroupHost: plan.cgroupHost)
         umask(0)
         try rootfs.prepare()
@@ -114,8 +115,14 @@ enum InitProcess {
         let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
         let executable = try Exec.lookPath(p.args![0], env: env)
         if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) set in config.json failed") }
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+        // while we still have it. With no_new_privs, load it as late as possible.
+        let seccomp = plan.spec.linux?.seccomp
+        let nnp = p.noNewPrivileges == true
+        if let seccomp, !nnp { try SeccompFilter.load(seccomp, log: plan.log) }
         try ProcessSetup.switchUser(p.user, caps: plan.caps, setgroupsAllowed: setgroupsAllowed(plan))
-        if p.noNewPrivileges == true { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
+        if nnp { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
+        if let seccomp, nnp { try SeccompFilter.load(seccomp, log: plan.log) }
         umask(mode_t(p.user.umask ?? 0o022))
         ProcessSetup.closeOnExec(from: 3 + plan.preserveFDs)
 

@@ -8,6 +8,9 @@ import OCI
 struct Rootfs {
     let spec: Spec
     let rootfs: String
+    /// False when the config shares the caller's mount namespace: then nothing
+    /// touches "/" and the container is entered with chroot.
+    let ownMountNamespace: Bool
     let inUserNamespace: Bool
     let newCgroupNamespace: Bool
     let cgroupPath: String
@@ -27,9 +30,11 @@ struct Rootfs {
             // pivot_root refuses a shared parent: start as a slave and share afterwards.
             if p & O.MS_SHARED == 0 { rootFlags = p }
         }
-        try mount(nil, "/", nil, rootFlags, what: "set propagation of /")
-        // pivot_root needs the new root to be a mount point.
-        try mount(rootfs, rootfs, "bind", O.MS_BIND | O.MS_REC, what: "bind mount rootfs \(rootfs)")
+        if ownMountNamespace {
+            try mount(nil, "/", nil, rootFlags, what: "set propagation of /")
+            // pivot_root needs the new root to be a mount point.
+            try mount(rootfs, rootfs, "bind", O.MS_BIND | O.MS_REC, what: "bind mount rootfs \(rootfs)")
+        }
         for m in spec.mounts ?? [] { try mountOne(m) }
         if setsUpDev { try createDefaultDevices() }
         try createConfigDevices()
@@ -217,6 +222,11 @@ struct Rootfs {
     // MARK: after the createContainer hooks
 
     func pivot(noPivot: Bool) throws(RuntimeError) {
+        if !ownMountNamespace {
+            try check("chroot \(rootfs)") { chroot(rootfs) }
+            try check("chdir /") { chdir("/") }
+            return
+        }
         if noPivot {
             try check("chdir \(rootfs)") { chdir(rootfs) }
             try mount(rootfs, "/", nil, O.MS_MOVE, what: "move rootfs to /")

@@ -77,7 +77,7 @@ extension Runtime {
             fdsToClose.append(parentSync.fd)
             let plan = InitPlan(spec: spec, process: process, rootfs: bundle.rootfs, fifoPath: fifo, namespaces: namespaces,
                                 cgroupPath: cgroupPath, cgroupHost: host, consoleSocket: consoleSocket, noPivot: opts.noPivot,
-                                preserveFDs: opts.preserveFDs, caps: caps)
+                                preserveFDs: opts.preserveFDs, caps: caps, log: log)
 
             // Relative bind sources in config.json are relative to the bundle.
             try check("chdir \(bundle.path)") { chdir(bundle.path) }
@@ -106,7 +106,9 @@ extension Runtime {
             parentSync.send(.go)
 
             _ = try parentSync.expect(.hooks, orElse: "container init exited unexpectedly during create")
-            let hookState = state.specState(.creating)
+            // The environment exists by now; the validation suite (hooks_stdin) expects
+            // "created" here, where runc says "creating".
+            let hookState = state.specState(.created)
             try HookRunner.run(.prestart, spec.hooks?.prestart, state: hookState)
             try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: hookState)
             parentSync.send(.hooksDone, JSONWriter.write(hookState))
@@ -136,6 +138,7 @@ extension Runtime {
         var pairs: [(String, JSONValue)] = []
         if let p = raw["process"] { pairs.append(("process", p)) }
         if let h = raw["hooks"] { pairs.append(("hooks", h)) }
+        if let sc = raw["linux"]?["seccomp"] { pairs.append(("seccomp", sc)) }
         return .object(pairs)
     }
 

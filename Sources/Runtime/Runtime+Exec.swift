@@ -24,6 +24,12 @@ extension Runtime {
         }
         let caps = try Capability.sets(process.capabilities, log: log)
         let pidFile = opts.pidFile.map(FS.absolute)
+        // An exec'd process runs under the container's seccomp profile, as in runc.
+        let seccomp = try s.config["seccomp"].map { (v) throws(RuntimeError) -> Seccomp in
+            do { return try JSONValueDecoder().decode(Seccomp.self, from: v) } catch {
+                throw RuntimeError("state of \(id): seccomp: \(error)")
+            }
+        }
 
         // The namespaces to enter: those of the init that differ from ours.
         var joins: [(NamespaceKind, Int32)] = []
@@ -68,8 +74,8 @@ extension Runtime {
             if p < 0 { throw RuntimeError.sys("clone the exec process") }
             if p == 0 {
                 parentSync.close()
-                ExecProcess.run(process, joins: joins, consoleSocket: consoleSocket, caps: caps,
-                                preserveFDs: opts.preserveFDs, sync: childSync)
+                ExecProcess.run(process, joins: joins, consoleSocket: consoleSocket, caps: caps, seccomp: seccomp,
+                                preserveFDs: opts.preserveFDs, log: log, sync: childSync)
             }
             return p
         }
@@ -143,7 +149,7 @@ extension Runtime {
 /// The exec'd process, from the clone to execve.
 enum ExecProcess {
     static func run(_ p: Process, joins: [(NamespaceKind, Int32)], consoleSocket: Int32?, caps: Capability.Sets?,
-                    preserveFDs: Int32, sync: SyncChannel) -> Never {
+                    seccomp: Seccomp?, preserveFDs: Int32, log: RuntimeLog, sync: SyncChannel) -> Never {
         do throws(RuntimeError) {
             _ = cb_set_pdeathsig(SIGKILL)
             _ = try sync.expect(.go, orElse: "runtime went away during exec")
@@ -166,8 +172,11 @@ enum ExecProcess {
             let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
             let executable = try Exec.lookPath(p.args![0], env: env)
             if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) failed") }
+            let nnp = p.noNewPrivileges == true
+            if let seccomp, !nnp { try SeccompFilter.load(seccomp, log: log) }
             try ProcessSetup.switchUser(p.user, caps: caps, setgroupsAllowed: FS.readTrimmed("/proc/self/setgroups") != "deny")
-            if p.noNewPrivileges == true { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
+            if nnp { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
+            if let seccomp, nnp { try SeccompFilter.load(seccomp, log: log) }
             umask(mode_t(p.user.umask ?? 0o022))
             ProcessSetup.closeOnExec(from: 3 + preserveFDs)
             cb_reset_signal_handlers()

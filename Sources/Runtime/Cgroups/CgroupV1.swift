@@ -178,12 +178,12 @@ enum DeviceRules {
         Resources.DeviceRule(allow: true, type: type, major: major, minor: minor, access: access)
     }
 
-    /// null, zero, full, random, urandom, tty, ptmx, /dev/pts/*, /dev/console and
-    /// /dev/net/tun are always usable, as in runc's default set.
+    /// null, zero, full, random, urandom, tty, console, ptmx, /dev/pts/*,
+    /// /dev/net/tun and /dev/fuse are always usable, as in runc's default set.
     static let defaultAllowed: [Resources.DeviceRule] = [
         rule("c", 1, 3, "rwm"), rule("c", 1, 5, "rwm"), rule("c", 1, 7, "rwm"), rule("c", 1, 8, "rwm"),
         rule("c", 1, 9, "rwm"), rule("c", 5, 0, "rwm"), rule("c", 5, 1, "rwm"), rule("c", 5, 2, "rwm"),
-        rule("c", 136, -1, "rwm"), rule("c", 10, 200, "rwm"),
+        rule("c", 136, -1, "rwm"), rule("c", 10, 200, "rwm"), rule("c", 10, 229, "rwm"),
     ]
 
     static func text(_ r: Resources.DeviceRule) throws(RuntimeError) -> String {

@@ -7,7 +7,7 @@ struct InitPlan {
     let spec: Spec
     let process: Process
     let rootfs: String
-    let fifoPath: String
+    let fifoFD: Int32
     let namespaces: [(NamespaceKind, String?)]
     let cgroupPath: String
     let cgroupHost: CgroupHost
@@ -87,9 +87,7 @@ enum InitProcess {
         umask(0)
         try rootfs.prepare()
 
-        // Opened read-write so the open never blocks; `start` writes one byte to it.
-        let fifo = cb_open(plan.fifoPath, O_RDWR | O_CLOEXEC, 0)
-        if fifo < 0 { throw RuntimeError.sys("open exec fifo \(plan.fifoPath)") }
+        let fifo = plan.fifoFD
 
         sync.send(.hooks)
         // The parent sends the container state along; hooks get it on stdin.

@@ -21,19 +21,18 @@ struct Rootfs {
     // MARK: before the createContainer hooks
 
     func prepare() throws(RuntimeError) {
-        let requested = spec.linux?.rootfsPropagation
-        var rootFlags = O.MS_SLAVE | O.MS_REC
-        if let requested {
-            guard let p = O.propagations[requested] else {
-                throw RuntimeError("linux.rootfsPropagation: unknown value \(requested.debugDescription)")
-            }
-            // pivot_root refuses a shared parent: start as a slave and share afterwards.
-            if p & O.MS_SHARED == 0 { rootFlags = p }
-        }
         if ownMountNamespace {
+            // Nothing done here may propagate back to the host.
+            let requested = spec.linux?.rootfsPropagation.flatMap { O.propagations[$0] }
+            let rootFlags = requested.map { $0 & O.MS_PRIVATE != 0 ? $0 : O.MS_SLAVE | O.MS_REC } ?? O.MS_SLAVE | O.MS_REC
             try mount(nil, "/", nil, rootFlags, what: "set propagation of /")
             // pivot_root needs the new root to be a mount point.
             try mount(rootfs, rootfs, "bind", O.MS_BIND | O.MS_REC, what: "bind mount rootfs \(rootfs)")
+            // slave and unbindable apply to the rootfs mount itself; shared comes
+            // after pivot_root, which refuses a shared mount.
+            if let requested, requested & (O.MS_SLAVE | O.MS_UNBINDABLE) != 0 {
+                try mount(nil, rootfs, nil, requested, what: "set propagation of the rootfs")
+            }
         }
         for m in spec.mounts ?? [] { try mountOne(m) }
         if setsUpDev { try createDefaultDevices() }

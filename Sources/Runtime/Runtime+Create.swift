@@ -43,7 +43,7 @@ extension Runtime {
         var cgroup: (any Cgroup)?
         var fdsToClose: [Int32] = []
         defer { fdsToClose.forEach { close($0) } }
-        do {
+        do throws(RuntimeError) {
             let fifo = store.fifo(id)
             try check("mkfifo \(fifo)") { mkfifo(fifo, 0o622) }
             var state = ContainerState(
@@ -55,7 +55,7 @@ extension Runtime {
             // still leaves a container that `delete` can clean up.
             try store.save(state)
 
-            let cg = Cgroups.open(path: cgroupPath, host: host)
+            let cg = Cgroups.open(path: cgroupPath, host: host, devices: spec.linux?.devices ?? [], log: log)
             cgroup = cg
             try cg.create(spec.linux?.resources)
 
@@ -71,11 +71,17 @@ extension Runtime {
             if let c = consoleSocket { fdsToClose.append(c) }
             if let c = ourConsoleEnd { fdsToClose.append(c) }
 
+            // Opened here, by root on the host, and inherited: the init may already be
+            // an unprivileged user of its own user namespace when it needs the fifo.
+            // Read-write, so the open does not block; `start` writes one byte to it.
+            let fifoFD = lift(cb_open(fifo, O_RDWR | O_CLOEXEC, 0), above: opts.preserveFDs)
+            if fifoFD < 0 { throw RuntimeError.sys("open exec fifo \(fifo)") }
+            fdsToClose.append(fifoFD)
             let pair = try SyncChannel.pair()
             let parentSync = SyncChannel(fd: lift(pair.parent.fd, above: opts.preserveFDs))
             let childSync = SyncChannel(fd: lift(pair.child.fd, above: opts.preserveFDs))
             fdsToClose.append(parentSync.fd)
-            let plan = InitPlan(spec: spec, process: process, rootfs: bundle.rootfs, fifoPath: fifo, namespaces: namespaces,
+            let plan = InitPlan(spec: spec, process: process, rootfs: bundle.rootfs, fifoFD: fifoFD, namespaces: namespaces,
                                 cgroupPath: cgroupPath, cgroupHost: host, consoleSocket: consoleSocket, noPivot: opts.noPivot,
                                 preserveFDs: opts.preserveFDs, caps: caps, log: log)
 

@@ -96,9 +96,16 @@ enum Cgroups {
         return clean
     }
 
-    static func open(path: String, host: CgroupHost = .detect()) -> any Cgroup {
+    static func open(path: String, host: CgroupHost = .detect(), devices: [Device] = [], log: RuntimeLog = RuntimeLog()) -> any Cgroup {
         switch host {
-        case .v1(let controllers, let unified): return CgroupV1(path: path, controllers: controllers, unified: unified)
+        case .v1(let controllers, let unified):
+            var cg = CgroupV1(path: path, controllers: controllers, unified: unified)
+            cg.log = log
+            cg.extraAllowedDevices = devices.compactMap { d in
+                guard d.type != "p", let major = d.major, let minor = d.minor else { return nil }
+                return Resources.DeviceRule(allow: true, type: d.type == "b" ? "b" : "c", major: major, minor: minor, access: "rwm")
+            }
+            return cg
         case .v2(let root): return CgroupV2(path: path, root: root)
         }
     }

@@ -9,6 +9,12 @@ struct CgroupV1: Cgroup {
     let controllers: [String: String]
     let unified: String?
 
+    init(path: String, controllers: [String: String], unified: String?) {
+        self.path = path
+        self.controllers = controllers
+        self.unified = unified
+    }
+
     /// Each distinct mount point once (cpu and cpuacct are usually co-mounted).
     var directories: [String] {
         var seen = Set<String>()
@@ -94,6 +100,11 @@ struct CgroupV1: Cgroup {
 
     // MARK: limits
 
+    /// The devices config.json creates are usable in the container, as runc
+    /// adds them to the allowlist; fifos need no rule.
+    var extraAllowedDevices: [Resources.DeviceRule] = []
+    var log = RuntimeLog()
+
     func apply(_ r: Resources) throws(RuntimeError) {
         if let m = r.memory { try applyMemory(m) }
         if let c = r.cpu { try applyCPU(c) }
@@ -123,11 +134,18 @@ struct CgroupV1: Cgroup {
                 guard FS.exists(d + "/memory.memsw.limit_in_bytes") else {
                     throw RuntimeError("linux.resources.memory.swap: swap accounting is not enabled on this host")
                 }
-                if swap == -1 || swap >= limit {
+                guard swap == -1 || limit == -1 || swap >= limit else {
+                    throw RuntimeError("linux.resources.memory: swap (\(swap)) must be at least the memory limit (\(limit)), it counts memory plus swap")
+                }
+                // The kernel keeps memsw >= limit at every step: raising goes memsw
+                // first, lowering goes limit first. Which one applies depends on the
+                // current values, so try limit first and fall back to memsw first.
+                do {
+                    try Cgroups.writeKnob(d, "memory.limit_in_bytes", String(limit))
+                    try Cgroups.writeKnob(d, "memory.memsw.limit_in_bytes", String(swap))
+                } catch {
                     try Cgroups.writeKnob(d, "memory.memsw.limit_in_bytes", String(swap))
                     try Cgroups.writeKnob(d, "memory.limit_in_bytes", String(limit))
-                } else {
-                    throw RuntimeError("linux.resources.memory: swap (\(swap)) must be at least the memory limit (\(limit)), it counts memory plus swap")
                 }
             } else {
                 try Cgroups.writeKnob(d, "memory.limit_in_bytes", String(limit))
@@ -141,8 +159,14 @@ struct CgroupV1: Cgroup {
             try Cgroups.writeKnob(d, "memory.swappiness", String(s))
         }
         if m.disableOOMKiller == true { try Cgroups.writeKnob(d, "memory.oom_control", "1") }
-        if m.kernel != nil { throw RuntimeError("linux.resources.memory.kernel is not supported (deprecated in the kernel)") }
-        if m.kernelTCP != nil { throw RuntimeError("linux.resources.memory.kernelTCP is not supported yet") }
+        if let k = m.kernel {
+            // Deprecated in the spec; kernels since 5.16 accept the write and ignore it.
+            try Cgroups.writeKnob(d, "memory.kmem.limit_in_bytes", String(k))
+            if let now = FS.readTrimmed(d + "/memory.kmem.limit_in_bytes").flatMap(Int64.init), k > 0, now > k + 4096 {
+                log.warning("linux.resources.memory.kernel is ignored: this kernel no longer enforces kernel memory limits")
+            }
+        }
+        if let k = m.kernelTCP { try Cgroups.writeKnob(d, "memory.kmem.tcp.limit_in_bytes", String(k)) }
     }
 
     private func applyCPU(_ c: Resources.CPU) throws(RuntimeError) {
@@ -167,7 +191,7 @@ struct CgroupV1: Cgroup {
     /// rules come first, then the devices every container needs (as runc adds them).
     private func applyDevices(_ rules: [Resources.DeviceRule]) throws(RuntimeError) {
         guard let d = dir("devices") else { throw RuntimeError("linux.resources.devices: the devices cgroup controller is not mounted") }
-        for rule in rules + DeviceRules.defaultAllowed {
+        for rule in rules + DeviceRules.defaultAllowed + extraAllowedDevices {
             try Cgroups.writeKnob(d, rule.allow ? "devices.allow" : "devices.deny", try DeviceRules.text(rule))
         }
     }

@@ -26,6 +26,5 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests"),
-        .testTarget(name: "CgroupV2Tests"),
     ]
 )

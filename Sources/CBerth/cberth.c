@@ -316,3 +316,30 @@ void cb_write_stderr(const char *s) {
         s += w; n -= (size_t)w;
     }
 }
+
+int cb_ioprio_set(int ioclass, int level) {
+    return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (ioclass << 13) | level);
+}
+
+struct cb_sched_attr {
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+};
+int cb_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                     uint64_t runtime, uint64_t deadline, uint64_t period) {
+    struct cb_sched_attr a = { sizeof(a), policy, flags, nice, priority, runtime, deadline, period };
+    return (int)syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+int cb_set_affinity(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set);
+}

@@ -46,9 +46,9 @@ public struct Process: Decodable, Sendable {
     public var apparmorProfile: String?
     public var oomScoreAdj: Int?
     public var selinuxLabel: String?
-    public var ioPriority: JSONValue?
-    public var scheduler: JSONValue?
-    public var execCPUAffinity: JSONValue?
+    public var ioPriority: IOPriority?
+    public var scheduler: Scheduler?
+    public var execCPUAffinity: CPUAffinity?
 
     public init(user: User, args: [String], env: [String], cwd: String) {
         self.user = user
@@ -248,4 +248,24 @@ public struct Seccomp: Decodable, Sendable {
         public var valueTwo: UInt64?
         public var op: String
     }
+}
+
+public struct IOPriority: Decodable, Sendable {
+    public var `class`: String
+    public var priority: Int32?
+}
+
+public struct Scheduler: Decodable, Sendable {
+    public var policy: String
+    public var nice: Int32?
+    public var priority: Int32?
+    public var flags: [String]?
+    public var runtime: UInt64?
+    public var deadline: UInt64?
+    public var period: UInt64?
+}
+
+public struct CPUAffinity: Decodable, Sendable {
+    public var initial: String?
+    public var final: String?
 }

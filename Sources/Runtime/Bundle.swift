@@ -22,7 +22,7 @@ struct Bundle {
         if !requireSupport { return Bundle(path: path, spec: spec, raw: raw, rootfs: root.path) }
         let rootfs = root.path.hasPrefix("/") ? FS.cleanAbsolute(root.path) : FS.join(path, root.path)
         guard FS.isDirectory(rootfs) else {
-            throw RuntimeError("rootfs (\(rootfs)) does not exist")
+            throw RuntimeError("invalid rootfs: stat \(rootfs): no such file or directory")
         }
         return Bundle(path: path, spec: spec, raw: raw, rootfs: rootfs)
     }
@@ -44,9 +44,7 @@ struct Bundle {
 /// implement yet (named, never silently ignored).
 enum ConfigValidator {
     static func validate(_ s: Spec, requireSupport: Bool = true) throws(RuntimeError) {
-        guard s.ociVersion.hasPrefix("1.") else {
-            throw RuntimeError("config.json: ociVersion \(s.ociVersion.debugDescription) is not supported (want 1.x)")
-        }
+        guard !s.ociVersion.isEmpty else { throw RuntimeError("config.json: ociVersion must not be empty") }
         if let p = s.process { try validate(p, requireSupport: requireSupport) }
         for m in s.mounts ?? [] {
             _ = try MountOptions(m.options, type: m.type)
@@ -74,7 +72,7 @@ enum ConfigValidator {
             throw RuntimeError(p.commandLine != nil ? "config.json: process.commandLine is Windows-only; use process.args"
                                                     : "config.json: process.args must not be empty")
         }
-        guard p.cwd.hasPrefix("/") else { throw RuntimeError("config.json: process.cwd \(p.cwd.debugDescription) must be an absolute path") }
+        guard p.cwd.hasPrefix("/") else { throw RuntimeError("config.json: process.cwd \(p.cwd.debugDescription): Cwd must be an absolute path") }
         if let r = p.rlimits { try Rlimits.validate(r) }
         for e in p.env ?? [] where !e.includes("=") {
             throw RuntimeError("config.json: process.env: \(e.debugDescription) is not NAME=value")
@@ -91,9 +89,7 @@ enum ConfigValidator {
         }
         if requireSupport, p.apparmorProfile.map({ !$0.isEmpty }) == true { throw unsupported("process.apparmorProfile") }
         if requireSupport, p.selinuxLabel.map({ !$0.isEmpty }) == true { throw unsupported("process.selinuxLabel") }
-        if requireSupport, p.ioPriority != nil { throw unsupported("process.ioPriority") }
-        if requireSupport, p.scheduler != nil { throw unsupported("process.scheduler") }
-        if requireSupport, p.execCPUAffinity != nil { throw unsupported("process.execCPUAffinity") }
+        try Scheduling.validate(p)
     }
 
     static func unsupported(_ field: String) -> RuntimeError {
@@ -106,7 +102,7 @@ enum ConfigValidator {
             guard let k = NamespaceKind(rawValue: ns.type) else {
                 throw RuntimeError("config.json: linux.namespaces: unknown namespace type \(ns.type.debugDescription)")
             }
-            guard kinds[k] == nil else { throw RuntimeError("config.json: linux.namespaces: duplicate \(ns.type) namespace") }
+            guard kinds[k] == nil else { throw RuntimeError("config.json: linux.namespaces: duplicated ns \(ns.type.debugDescription)") }
             if let p = ns.path, !p.hasPrefix("/") {
                 throw RuntimeError("config.json: linux.namespaces: \(ns.type) path \(p.debugDescription) must be absolute")
             }
@@ -120,7 +116,7 @@ enum ConfigValidator {
             throw RuntimeError("config.json: a new user namespace needs linux.uidMappings and linux.gidMappings")
         }
         if spec.hostname.map({ !$0.isEmpty }) == true || spec.domainname.map({ !$0.isEmpty }) == true, kinds[.uts] == nil {
-            throw RuntimeError("config.json: hostname and domainname need a uts namespace in linux.namespaces")
+            throw RuntimeError("config.json: unable to set hostname without a private UTS namespace")
         }
         if l.timeOffsets?.isEmpty == false {
             guard let t = kinds[.time], t == nil else {

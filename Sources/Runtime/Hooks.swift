@@ -10,7 +10,16 @@ enum HookRunner {
     static func run(_ kind: Kind, _ hooks: [Hook]?, state: JSONValue) throws(RuntimeError) {
         for (n, hook) in (hooks ?? []).enumerated() {
             do { try runOne(hook, stdin: JSONWriter.write(state)) } catch {
-                throw RuntimeError("error running \(kind.rawValue) hook #\(n): \(error.message)")
+                throw RuntimeError("error running hook #\(n) (\(kind.rawValue), \(hook.path)): \(error.message)")
+            }
+        }
+    }
+
+    /// poststop: a failure is a warning and the remaining hooks still run (runtime.md lifecycle step 13).
+    static func runAll(_ kind: Kind, _ hooks: [Hook]?, state: JSONValue, log: RuntimeLog) {
+        for (n, hook) in (hooks ?? []).enumerated() {
+            do { try runOne(hook, stdin: JSONWriter.write(state)) } catch {
+                log.warning("error running hook #\(n) (\(kind.rawValue), \(hook.path)): \(error.message)")
             }
         }
     }
@@ -59,9 +68,9 @@ enum HookRunner {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         if pidfd >= 0 { close(pidfd) }
         let out = String(decoding: output, as: UTF8.self).split(separator: "\n").joined(separator: "; ")
-        if timedOut { throw RuntimeError("timeout of \(hook.timeout!)s exceeded running \(hook.path)") }
+        if timedOut { throw RuntimeError("hook ran past specified timeout of \(hook.timeout!)s") }
         let code = Exec.exitCode(status)
-        if code != 0 { throw RuntimeError("\(hook.path) exited with status \(code)" + (out.isEmpty ? "" : ": \(out)")) }
+        if code != 0 { throw RuntimeError("exit status \(code)" + (out.isEmpty ? "" : ", output: \(out)")) }
     }
 }
 
@@ -91,6 +100,7 @@ enum Exec {
             var st = stat()
             if stat(file, &st) != 0 { throw RuntimeError("exec: \(file.debugDescription): stat \(file): \(errnoText(errno).lowercased())") }
             if (st.st_mode & S_IFMT) == S_IFDIR { throw RuntimeError("exec: \(file.debugDescription): is a directory") }
+            if access(file, X_OK) != 0 { throw RuntimeError("exec: \(file.debugDescription): permission denied") }
             return file
         }
         let pathVar = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }

@@ -109,6 +109,8 @@ enum InitProcess {
         try ProcessSetup.setPersonality(plan.spec.linux?.personality)
         try Rlimits.apply(p.rlimits ?? [])
         try ProcessSetup.setOOMScoreAdj(p.oomScoreAdj)
+        // Before the user switch: an RT I/O class or policy needs privileges.
+        try Scheduling.apply(p)
 
         let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
         let executable = try Exec.lookPath(p.args![0], env: env)

@@ -20,10 +20,10 @@ extension Runtime {
     /// parks on the exec fifo. On any failure everything made so far is undone.
     func create(id: String, _ opts: CreateOptions, ownConsole: Bool) throws(RuntimeError) -> CreatedContainer {
         try StateStore.validate(id: id)
-        if store.exists(id) { throw RuntimeError("container with id exists: \(id)") }
+        if store.exists(id) { throw RuntimeError("container with given ID already exists: \(id)") }
         let bundle = try Bundle.load(opts.bundle)
         let spec = bundle.spec
-        guard let process = spec.process else { throw RuntimeError("config.json: process is required to create a container") }
+        guard let process = spec.process else { throw RuntimeError("config.json: process property must not be empty") }
         let terminal = process.terminal == true
         if terminal && opts.consoleSocket == nil && !ownConsole {
             throw RuntimeError("cannot allocate tty if runc will detach without setting console socket")
@@ -42,6 +42,7 @@ extension Runtime {
         var pidfd: Int32 = -1
         var cgroup: (any Cgroup)?
         var fdsToClose: [Int32] = []
+        var hookState: JSONValue?
         defer { fdsToClose.forEach { close($0) } }
         do throws(RuntimeError) {
             let fifo = store.fifo(id)
@@ -85,6 +86,8 @@ extension Runtime {
                                 cgroupPath: cgroupPath, cgroupHost: host, consoleSocket: consoleSocket, noPivot: opts.noPivot,
                                 preserveFDs: opts.preserveFDs, caps: caps, log: log)
 
+            // execCPUAffinity.initial: where the process runs until it reaches its cgroup.
+            try Scheduling.setAffinity(process.execCPUAffinity?.initial, field: "initial")
             // Relative bind sources in config.json are relative to the bundle.
             try check("chdir \(bundle.path)") { chdir(bundle.path) }
             let cloneCgroupFD = cg.cloneFD().map { lift($0, above: opts.preserveFDs) }
@@ -114,10 +117,11 @@ extension Runtime {
             _ = try parentSync.expect(.hooks, orElse: "container init exited unexpectedly during create")
             // The environment exists by now; the validation suite (hooks_stdin) expects
             // "created" here, where runc says "creating".
-            let hookState = state.specState(.created)
-            try HookRunner.run(.prestart, spec.hooks?.prestart, state: hookState)
-            try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: hookState)
-            parentSync.send(.hooksDone, JSONWriter.write(hookState))
+            let created = state.specState(.created)
+            hookState = created
+            try HookRunner.run(.prestart, spec.hooks?.prestart, state: created)
+            try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: created)
+            parentSync.send(.hooksDone, JSONWriter.write(created))
 
             _ = try parentSync.expect(.ready, orElse: "container init exited unexpectedly during create")
             var master: Int32?
@@ -133,6 +137,11 @@ extension Runtime {
             }
             if pidfd >= 0 { close(pidfd) }
             try? cgroup?.destroy()
+            // A failing create-time hook stops the container and continues the
+            // lifecycle at destroy, which runs the poststop hooks (runtime.md).
+            if let hookState {
+                HookRunner.runAll(.poststop, spec.hooks?.poststop, state: hookState.setting("status", to: "stopped"), log: log)
+            }
             store.remove(id)
             throw error
         }

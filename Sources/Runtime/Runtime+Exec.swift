@@ -169,6 +169,7 @@ enum ExecProcess {
             }
             try Rlimits.apply(p.rlimits ?? [])
             try ProcessSetup.setOOMScoreAdj(p.oomScoreAdj)
+            try Scheduling.apply(p)
             let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
             let executable = try Exec.lookPath(p.args![0], env: env)
             if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) failed") }

@@ -27,8 +27,10 @@ extension Runtime {
         unlink(fifo)
         if let hooks = hooks(s)?.poststart {
             do { try HookRunner.run(.poststart, hooks, state: s.specState(.running)) } catch {
-                // runtime.md: a failing poststart hook is a warning; the lifecycle goes on.
-                log.warning(error.message)
+                // runtime.md lifecycle step 9: generate an error and stop the container;
+                // `delete` then destroys it and runs the poststop hooks.
+                try? killAll(s)
+                throw error
             }
         }
     }
@@ -102,9 +104,7 @@ extension Runtime {
             for p in cg.pids() { Glibc.kill(p, SIGKILL) }
             do { try cg.destroy() } catch { log.warning("remove cgroup: \(error.message)") }
         }
-        if let hooks = hooks(s)?.poststop {
-            do { try HookRunner.run(.poststop, hooks, state: s.specState(.stopped)) } catch { log.warning(error.message) }
-        }
+        HookRunner.runAll(.poststop, hooks(s)?.poststop, state: s.specState(.stopped), log: log)
         store.remove(s.id)
     }
 

@@ -12,10 +12,10 @@ struct StateStore {
     static func validate(id: String) throws(RuntimeError) {
         guard !id.isEmpty else { throw RuntimeError("container id cannot be empty") }
         guard id != ".", id != "..", !id.includes("/"), !id.includes("\0") else {
-            throw RuntimeError("invalid container id format: \(id)")
+            throw RuntimeError("invalid container ID format: \(id)")
         }
         guard id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), id.utf8.count <= 1024 else {
-            throw RuntimeError("invalid container id format: \(id)")
+            throw RuntimeError("invalid container ID format: \(id)")
         }
     }
 
@@ -31,7 +31,7 @@ struct StateStore {
         try StateStore.validate(id: id)
         try FS.mkdirAll(root, mode: 0o711)
         if mkdir(directory(id), 0o711) != 0 {
-            if errno == EEXIST { throw RuntimeError("container with id exists: \(id)") }
+            if errno == EEXIST { throw RuntimeError("container with given ID already exists: \(id)") }
             throw RuntimeError.sys("create state directory \(directory(id))")
         }
     }

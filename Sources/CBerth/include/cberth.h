@@ -92,6 +92,14 @@ int cb_is_cgroup2(const char *path);
 extern const int CB_O_PATH;
 void cb_write_stderr(const char *s);
 
+// ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level)
+int cb_ioprio_set(int ioclass, int level);
+// sched_setattr(0, ...) for the calling thread (the whole process: it is single-threaded).
+int cb_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                     uint64_t runtime, uint64_t deadline, uint64_t period);
+// sched_setaffinity(0) to the given CPUs.
+int cb_set_affinity(const int *cpus, int count);
+
 _Noreturn void cb_exit(int code);
 
 int cb_errno(void);

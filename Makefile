@@ -4,7 +4,7 @@ RELEASE_BIN := .build/release
 DEBUG_BIN   := .build/debug
 # Debian packages: the demo needs a static busybox; the tests also compare with
 # runc's behaviour where useful and use iproute2 for joined network namespaces.
-RUN_DEPS    := busybox-static iproute2 jq
+RUN_DEPS    := busybox-static iproute2 jq libseccomp-dev
 TEST_DEPS   := $(RUN_DEPS) runc
 BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time
 DEMO_DIR    ?= /tmp/berth-demo
@@ -23,6 +23,7 @@ build:
 # loader work at start-up, and about half the peak memory of a
 # --static-swift-stdlib build (docs/runtime.md has the figures).
 release:
+	@scripts/install-deps.sh libseccomp-dev
 	$(SWIFT) build -c release -Xswiftc -static-executable --product berth-runtime
 
 demo: release
@@ -31,8 +32,10 @@ demo: release
 
 # Unit tests, then the runtime suites (spec fixtures, lifecycle) against the
 # real binary on the real kernel; they need root.
+# The cgroup v2 suite runs the static release binary inside a VM.
 test:
 	@scripts/install-deps.sh $(TEST_DEPS)
+	$(SWIFT) build -c release -Xswiftc -static-executable --product berth-runtime
 	$(SWIFT) build --build-tests
 	BERTH_RUNTIME=$(CURDIR)/$(DEBUG_BIN)/berth-runtime $(SWIFT) test --skip-build
 

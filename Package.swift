@@ -26,5 +26,6 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests"),
+        .testTarget(name: "CgroupV2Tests"),
     ]
 )

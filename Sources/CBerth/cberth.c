@@ -199,23 +199,11 @@ int cb_send_fd(int sock, int fd, const char *payload, size_t len) {
 
 int cb_recv_fd(int sock, char *payload, size_t len) {
     char dummy[256];
-    struct iovec iov = { payload && len ? payload : dummy, payload && len ? len : sizeof(dummy) };
-    char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-    struct msghdr msg = { 0 };
-    msg.msg_iov = &iov; msg.msg_iovlen = 1;
-    msg.msg_control = cbuf; msg.msg_controllen = sizeof(cbuf);
-    ssize_t r;
-    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    int fd;
+    long r = cb_recv_msg(sock, payload && len ? (void *)payload : dummy, payload && len ? len : sizeof(dummy), &fd);
     if (r < 0) return -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c), sizeof(int));
-            return fd;
-        }
-    }
-    errno = EBADMSG;
-    return -1;
+    if (fd < 0) { errno = EBADMSG; return -1; }
+    return fd;
 }
 
 int cb_poll2(int a, int b, int timeout_ms) {
@@ -342,4 +330,20 @@ int cb_set_affinity(const int *cpus, int count) {
         CPU_SET(cpus[i], &set);
     }
     return sched_setaffinity(0, sizeof(set), &set);
+}
+
+long cb_recv_msg(int sock, void *buf, size_t len, int *fd) {
+    struct iovec iov = { buf, len };
+    char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+    struct msghdr msg = { 0 };
+    msg.msg_iov = &iov; msg.msg_iovlen = 1;
+    msg.msg_control = cbuf; msg.msg_controllen = sizeof(cbuf);
+    *fd = -1;
+    ssize_t r;
+    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) { memcpy(fd, CMSG_DATA(c), sizeof(int)); break; }
+    }
+    return (long)r;
 }

@@ -87,8 +87,6 @@ enum ConfigValidator {
                 throw RuntimeError("config.json: process.capabilities.\(field): unknown capability \(c.debugDescription)")
             }
         }
-        if requireSupport, p.apparmorProfile.map({ !$0.isEmpty }) == true { throw unsupported("process.apparmorProfile") }
-        if requireSupport, p.selinuxLabel.map({ !$0.isEmpty }) == true { throw unsupported("process.selinuxLabel") }
         try Scheduling.validate(p)
     }
 
@@ -161,9 +159,7 @@ enum ConfigValidator {
                 do { try Cgroups.validatePageSize(h.pageSize) } catch { throw RuntimeError("config.json: \(error.message)") }
             }
             for rule in r.devices ?? [] { do { _ = try DeviceRules.text(rule) } catch { throw RuntimeError("config.json: \(error.message)") } }
-            if requireSupport, r.blockIO != nil { throw unsupported("linux.resources.blockIO") }
-            if requireSupport, r.network != nil { throw unsupported("linux.resources.network") }
-            if requireSupport, r.rdma != nil { throw unsupported("linux.resources.rdma") }
+            do { try ResourceConfig.validate(r) } catch { throw RuntimeError("config.json: \(error.message)") }
         }
         if let sc = l.seccomp {
             do { try SeccompFilter.validate(sc) } catch {
@@ -173,6 +169,6 @@ enum ConfigValidator {
         if requireSupport, l.intelRdt != nil { throw unsupported("linux.intelRdt") }
         if requireSupport, l.netDevices?.isEmpty == false { throw unsupported("linux.netDevices") }
         if requireSupport, l.memoryPolicy != nil { throw unsupported("linux.memoryPolicy") }
-        if requireSupport, l.mountLabel.map({ !$0.isEmpty }) == true { throw unsupported("linux.mountLabel") }
+        if requireSupport { try SecurityModules.validate(spec) }
     }
 }

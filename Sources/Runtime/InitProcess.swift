@@ -115,15 +115,10 @@ enum InitProcess {
         let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
         let executable = try Exec.lookPath(p.args![0], env: env)
         if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) set in config.json failed") }
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-        // while we still have it. With no_new_privs, load it as late as possible.
-        let seccomp = plan.spec.linux?.seccomp
-        let nnp = p.noNewPrivileges == true
-        if let seccomp, !nnp { try SeccompFilter.load(seccomp, log: plan.log) }
-        try ProcessSetup.switchUser(p.user, caps: plan.caps, setgroupsAllowed: setgroupsAllowed(plan))
-        if nnp { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
-        if let seccomp, nnp { try SeccompFilter.load(seccomp, log: plan.log) }
+        try ProcessSetup.finish(p, caps: plan.caps, seccomp: plan.spec.linux?.seccomp, setgroupsAllowed: setgroupsAllowed(plan),
+                                log: plan.log, sync: sync)
         umask(mode_t(p.user.umask ?? 0o022))
+        try SecurityModules.applyOnExec(p)
         ProcessSetup.closeOnExec(from: 3 + plan.preserveFDs)
 
         sync.send(.ready)

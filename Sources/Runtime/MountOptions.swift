@@ -61,4 +61,22 @@ struct MountOptions {
     }
 
     var dataString: String { data.joined(separator: ",") }
+
+    /// Flags a remount must carry over: in a user namespace the kernel locks
+    /// nosuid/nodev/noexec/atime flags of a bind source, and a remount that drops
+    /// them fails with EPERM.
+    static func lockedFlags(_ path: String) -> UInt {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else { return 0 }
+        var f: UInt = 0
+        let v = UInt(st.f_flag)
+        if v & 2 != 0 { f |= MS_NOSUID }
+        if v & 4 != 0 { f |= MS_NODEV }
+        if v & 8 != 0 { f |= MS_NOEXEC }
+        if v & 1024 != 0 { f |= MS_NOATIME }
+        if v & 2048 != 0 { f |= MS_NODIRATIME }
+        if v & 4096 != 0 { f |= MS_RELATIME }
+        return f
+    }
+
 }

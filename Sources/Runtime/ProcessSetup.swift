@@ -22,6 +22,19 @@ enum ProcessSetup {
         if let caps { try Capability.apply(caps) }
     }
 
+    /// The last privileged steps before execve, in the order the kernel needs:
+    /// without no_new_privs, loading a seccomp filter needs CAP_SYS_ADMIN, so it
+    /// is loaded while we still have it; with no_new_privs it is loaded as late
+    /// as possible, after the user switch.
+    static func finish(_ p: Process, caps: Capability.Sets?, seccomp: Seccomp?, setgroupsAllowed: Bool,
+                       log: RuntimeLog, sync: SyncChannel) throws(RuntimeError) {
+        let nnp = p.noNewPrivileges == true
+        if let seccomp, !nnp { try SeccompFilter.load(seccomp, log: log, sync: sync) }
+        try switchUser(p.user, caps: caps, setgroupsAllowed: setgroupsAllowed)
+        if nnp { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
+        if let seccomp, nnp { try SeccompFilter.load(seccomp, log: log, sync: sync) }
+    }
+
     /// HOME from the container's /etc/passwd when the config leaves it unset, as runc does.
     static func environment(_ env: [String], uid: UInt32) -> [String] {
         if env.contains(where: { $0.hasPrefix("HOME=") }) { return env }

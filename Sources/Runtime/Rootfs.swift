@@ -56,21 +56,24 @@ struct Rootfs {
         if r != 0 { throw RuntimeError.sys(what) }
     }
 
-    /// Flags a remount must carry over: in a user namespace the kernel locks
-    /// nosuid/nodev/noexec/atime flags of a bind source, and a remount that drops
-    /// them fails with EPERM.
-    private func lockedFlags(_ path: String) -> UInt {
-        var st = statvfs()
-        guard statvfs(path, &st) == 0 else { return 0 }
-        var f: UInt = 0
-        let v = UInt(st.f_flag)
-        if v & 2 != 0 { f |= O.MS_NOSUID }
-        if v & 4 != 0 { f |= O.MS_NODEV }
-        if v & 8 != 0 { f |= O.MS_NOEXEC }
-        if v & 1024 != 0 { f |= O.MS_NOATIME }
-        if v & 2048 != 0 { f |= O.MS_NODIRATIME }
-        if v & 4096 != 0 { f |= O.MS_RELATIME }
-        return f
+    /// The mount target pinned by an fd opened inside the rootfs with
+    /// openat2(RESOLVE_IN_ROOT): mounting onto /proc/self/fd/N cannot be
+    /// redirected out of the rootfs by a symlink swapped in after the path was
+    /// checked (the CVE-2021-30465 class). Kernels without openat2 get the
+    /// lexically resolved path.
+    private func pinned(_ dest: String, _ body: (String) throws(RuntimeError) -> Void) throws(RuntimeError) {
+        guard dest.hasPrefix(rootfs) else { throw RuntimeError("mount target \(dest) is outside the rootfs") }
+        let relative = String(dest.dropFirst(rootfs.count))
+        let root = cb_open(rootfs, CB_O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+        if root < 0 { throw RuntimeError.sys("open rootfs \(rootfs)") }
+        defer { close(root) }
+        let fd = cb_openat_in_root(root, relative.isEmpty ? "." : relative, CB_O_PATH | O_CLOEXEC, 0)
+        if fd < 0 {
+            if errno == ENOSYS { try body(dest); return }
+            throw RuntimeError.sys("open mount target \(relative) in the rootfs")
+        }
+        defer { close(fd) }
+        try body("/proc/self/fd/\(fd)")
     }
 
     func mountOne(_ m: Mount) throws(RuntimeError) {
@@ -87,10 +90,12 @@ struct Rootfs {
             var st = stat()
             if stat(source, &st) != 0 { throw RuntimeError.sys("bind mount source \(source)") }
             try makeMountPoint(dest, directory: (st.st_mode & S_IFMT) == S_IFDIR)
-            try mount(source, dest, "bind", O.MS_BIND | (opts.flags & O.MS_REC), what: "bind mount \(source) on \(m.destination)")
+            try pinned(dest) { (target) throws(RuntimeError) in
+                try mount(source, target, "bind", O.MS_BIND | (opts.flags & O.MS_REC), what: "bind mount \(source) on \(m.destination)")
+            }
             let extra = opts.flags & ~(O.MS_REC | O.MS_REMOUNT)
             if extra != 0 {
-                let flags = O.MS_BIND | O.MS_REMOUNT | extra | (lockedFlags(dest) & ~opts.clearFlags)
+                let flags = O.MS_BIND | O.MS_REMOUNT | extra | (MountOptions.lockedFlags(dest) & ~opts.clearFlags)
                 try mount(nil, dest, nil, flags, what: "remount \(m.destination) with options \((m.options ?? []).joined(separator: ","))")
             }
         } else if m.type == "cgroup" || m.type == "cgroup2" {
@@ -101,8 +106,11 @@ struct Rootfs {
                 throw RuntimeError("mount \(m.destination) has no type (and is not a bind mount)")
             }
             try makeMountPoint(dest, directory: true)
-            try mount(m.source ?? type, dest, type, opts.flags & ~O.MS_REMOUNT, data: opts.dataString,
-                      what: "mount \(type) on \(m.destination)")
+            try pinned(dest) { (target) throws(RuntimeError) in
+                try mount(m.source ?? type, target, type, opts.flags & ~O.MS_REMOUNT,
+                          data: SecurityModules.mountData(opts.dataString, label: spec.linux?.mountLabel),
+                          what: "mount \(type) on \(m.destination)")
+            }
         }
         for p in opts.propagation { try mount(nil, dest, nil, p, what: "set propagation of \(m.destination)") }
         if opts.recursiveReadOnly, cb_mount_setattr_rdonly_recursive(dest) != 0 {
@@ -131,7 +139,7 @@ struct Rootfs {
                 try mount("cgroup2", dest, "cgroup2", base | ro, what: "mount cgroup2 on \(dest)")
             } else {
                 try mount(root + cgroupPath, dest, "bind", O.MS_BIND | O.MS_REC, what: "bind mount cgroup on \(dest)")
-                if ro != 0 { try mount(nil, dest, nil, O.MS_BIND | O.MS_REMOUNT | ro | lockedFlags(dest), what: "remount \(dest) read-only") }
+                if ro != 0 { try mount(nil, dest, nil, O.MS_BIND | O.MS_REMOUNT | ro | MountOptions.lockedFlags(dest), what: "remount \(dest) read-only") }
             }
         case .v1(let controllers, let unified):
             try mount("tmpfs", dest, "tmpfs", base, data: "mode=755", what: "mount tmpfs on \(dest)")
@@ -144,7 +152,7 @@ struct Rootfs {
                 try FS.mkdirAll(target)
                 let source = FS.isDirectory(mountPoint + cgroupPath) ? mountPoint + cgroupPath : mountPoint
                 try mount(source, target, "bind", O.MS_BIND | O.MS_REC, what: "bind mount cgroup \(name)")
-                try mount(nil, target, nil, O.MS_BIND | O.MS_REMOUNT | base | ro | lockedFlags(target), what: "remount cgroup \(name)")
+                try mount(nil, target, nil, O.MS_BIND | O.MS_REMOUNT | base | ro | MountOptions.lockedFlags(target), what: "remount cgroup \(name)")
                 // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
                 if name.includes(",") {
                     for alias in name.split(separator: ",") where !FS.exists(dest + "/" + alias) {
@@ -254,7 +262,7 @@ struct Rootfs {
         for path in spec.linux?.readonlyPaths ?? [] { try makeReadOnly(path) }
         for path in spec.linux?.maskedPaths ?? [] { try mask(path) }
         if spec.root?.readonly == true {
-            try mount(nil, "/", nil, O.MS_BIND | O.MS_REMOUNT | O.MS_RDONLY | lockedFlags("/"), what: "remount / read-only")
+            try mount(nil, "/", nil, O.MS_BIND | O.MS_REMOUNT | O.MS_RDONLY | MountOptions.lockedFlags("/"), what: "remount / read-only")
         }
     }
 
@@ -263,7 +271,7 @@ struct Rootfs {
             if errno == ENOENT { return }
             throw RuntimeError.sys("bind mount readonly path \(path)")
         }
-        try mount(nil, path, nil, O.MS_BIND | O.MS_REMOUNT | O.MS_RDONLY | O.MS_REC | lockedFlags(path),
+        try mount(nil, path, nil, O.MS_BIND | O.MS_REMOUNT | O.MS_RDONLY | O.MS_REC | MountOptions.lockedFlags(path),
                   what: "remount readonly path \(path)")
     }
 

@@ -56,9 +56,19 @@ extension Runtime {
             // still leaves a container that `delete` can clean up.
             try store.save(state)
 
-            let cg = Cgroups.open(path: cgroupPath, host: host, devices: spec.linux?.devices ?? [], log: log)
+            var cg: (any Cgroup)? = Cgroups.open(path: cgroupPath, host: host, devices: spec.linux?.devices ?? [], log: log)
             cgroup = cg
-            try cg.create(spec.linux?.resources)
+            do { try cg?.create(spec.linux?.resources) } catch {
+                // A non-root caller whose cgroups are not delegated runs without one,
+                // as runc does rootless; limits it cannot apply are still an error.
+                guard Runtime.isRootless, spec.linux?.resources.map(Runtime.hasLimits) != true else { throw error }
+                log.debug("rootless: running without a cgroup: \(error.message)")
+                try? cg?.destroy()
+                cg = nil
+                cgroup = nil
+                state.cgroupPath = ""
+                try store.save(state)
+            }
 
             var consoleSocket: Int32?
             var ourConsoleEnd: Int32?
@@ -90,7 +100,7 @@ extension Runtime {
             try Scheduling.setAffinity(process.execCPUAffinity?.initial, field: "initial")
             // Relative bind sources in config.json are relative to the bundle.
             try check("chdir \(bundle.path)") { chdir(bundle.path) }
-            let cloneCgroupFD = cg.cloneFD().map { lift($0, above: opts.preserveFDs) }
+            let cloneCgroupFD = cg?.cloneFD().map { lift($0, above: opts.preserveFDs) }
             if let fd = cloneCgroupFD { fdsToClose.append(fd) }
             var usedCgroupFD: Int32 = 0
             pid = try withPidNamespace(plan.path(.pid)) { () throws(RuntimeError) -> pid_t in
@@ -110,7 +120,7 @@ extension Runtime {
             state.pidStartTime = ProcInfo.stat(pid)?.startTime ?? 0
             state.namespaces = NamespaceKind.allCases.map { "/proc/\(pid)/ns/\($0.procName)" }
             try store.save(state)
-            if usedCgroupFD == 0 { try cg.add(pid) }
+            if usedCgroupFD == 0 { try cg?.add(pid) }
             if plan.isNew(.user) { try writeIDMaps(pid: pid, spec.linux!) }
             parentSync.send(.go)
 
@@ -123,13 +133,20 @@ extension Runtime {
             try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: created)
             parentSync.send(.hooksDone, JSONWriter.write(created))
 
-            _ = try parentSync.expect(.ready, orElse: "container init exited unexpectedly during create")
+            _ = try parentSync.expect(.ready, orElse: "container init exited unexpectedly during create") { (fd) throws(RuntimeError) in
+                if let sc = spec.linux?.seccomp {
+                    try SeccompFilter.sendToAgent(sc, fd: fd, pid: pid, state: state.specState(.creating))
+                }
+            }
             var master: Int32?
             if let ours = ourConsoleEnd { master = try Console.receiveMaster(ours) }
             if let pidFile { try FS.writeAtomically(pidFile, Array(String(pid).utf8)) }
             if pidfd >= 0 { close(pidfd) }
             return CreatedContainer(state: state, consoleMaster: master)
         } catch {
+            // An init the OOM killer took shows up as "exited unexpectedly"; name
+            // the cause. Read before our own SIGKILL and before the cgroup goes.
+            let oomKilled = pid > 0 && (cgroup?.oomKillCount() ?? 0) > 0
             if pid > 0 {
                 Glibc.kill(pid, SIGKILL)
                 var st: Int32 = 0
@@ -143,7 +160,7 @@ extension Runtime {
                 HookRunner.runAll(.poststop, spec.hooks?.poststop, state: hookState.setting("status", to: "stopped"), log: log)
             }
             store.remove(id)
-            throw error
+            throw oomKilled ? RuntimeError("container init was OOM-killed (memory limit too low?)") : error
         }
     }
 
@@ -175,6 +192,17 @@ extension Runtime {
             (maps ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
         }
         try FS.writeExisting("/proc/\(pid)/uid_map", text(linux.uidMappings))
+        // An unprivileged writer may map its own gid only after giving up setgroups.
+        if Runtime.isRootless { try FS.writeExisting("/proc/\(pid)/setgroups", "deny") }
         try FS.writeExisting("/proc/\(pid)/gid_map", text(linux.gidMappings))
+    }
+
+    static var isRootless: Bool { geteuid() != 0 }
+
+    /// Whether resources ask for limits (the default device policy alone is not one).
+    static func hasLimits(_ r: Resources) -> Bool {
+        r.memory != nil || r.cpu != nil || r.pids != nil || r.blockIO != nil || r.hugepageLimits?.isEmpty == false
+            || r.network != nil || r.rdma?.isEmpty == false || r.unified?.isEmpty == false
+            || (r.devices ?? []).contains { $0.allow }
     }
 }

@@ -86,7 +86,13 @@ extension Runtime {
             if usedCgroupFD == 0, let cg { try cg.add(pid) }
             parentSync.send(.go)
             // EOF means the process exec'd (the socket is close-on-exec).
-            if let (tag, text) = parentSync.receive(), tag == .error { throw RuntimeError(text) }
+            while let (tag, text, passed) = parentSync.receiveWithFD() {
+                defer { if passed >= 0 { close(passed) } }
+                if tag == .error { throw RuntimeError(text) }
+                guard tag == .seccompFD, passed >= 0, let seccomp else { break }
+                try SeccompFilter.sendToAgent(seccomp, fd: passed, pid: pid, state: s.specState(.running))
+                parentSync.send(.seccompDone)
+            }
         } catch {
             Glibc.kill(pid, SIGKILL)
             _ = Foreground.reapBlocking(pid)
@@ -173,12 +179,10 @@ enum ExecProcess {
             let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
             let executable = try Exec.lookPath(p.args![0], env: env)
             if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) failed") }
-            let nnp = p.noNewPrivileges == true
-            if let seccomp, !nnp { try SeccompFilter.load(seccomp, log: log) }
-            try ProcessSetup.switchUser(p.user, caps: caps, setgroupsAllowed: FS.readTrimmed("/proc/self/setgroups") != "deny")
-            if nnp { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
-            if let seccomp, nnp { try SeccompFilter.load(seccomp, log: log) }
+            try ProcessSetup.finish(p, caps: caps, seccomp: seccomp, setgroupsAllowed: FS.readTrimmed("/proc/self/setgroups") != "deny",
+                                    log: log, sync: sync)
             umask(mode_t(p.user.umask ?? 0o022))
+            try SecurityModules.applyOnExec(p)
             ProcessSetup.closeOnExec(from: 3 + preserveFDs)
             cb_reset_signal_handlers()
             _ = cb_sigmask_unblock_all()

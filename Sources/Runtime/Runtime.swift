@@ -9,6 +9,13 @@ public struct Runtime {
     let store: StateStore
     var log: RuntimeLog { options.log }
 
+    /// The default --root: runc's layout, per user for a non-root caller.
+    public static var defaultRoot: String {
+        if geteuid() == 0 { return "/run/berth-runtime" }
+        if let xdg = getenv("XDG_RUNTIME_DIR") { return String(cString: xdg) + "/berth-runtime" }
+        return "/tmp/berth-runtime-\(geteuid())"
+    }
+
     public init(options: RuntimeOptions) {
         self.options = options
         self.store = StateStore(root: options.root)

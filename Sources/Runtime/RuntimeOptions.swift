@@ -1,6 +1,6 @@
 /// Global options, as runc takes them before the command.
 public struct RuntimeOptions: Sendable {
-    public var root = "/run/berth-runtime"
+    public var root = Runtime.defaultRoot
     public var log = RuntimeLog()
     public var systemdCgroup = false
     public var rootless: String?

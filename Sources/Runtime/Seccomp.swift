@@ -49,8 +49,11 @@ enum SeccompFilter {
                 guard a.index < 6 else { throw RuntimeError("linux.seccomp: argument index \(a.index) is out of range (0-5)") }
             }
         }
-        if usesNotify {
-            throw RuntimeError("linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported by berth-runtime yet")
+        if usesNotify, (s.listenerPath ?? "").isEmpty {
+            throw RuntimeError("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")
+        }
+        if s.listenerMetadata != nil, s.listenerPath == nil {
+            throw RuntimeError("linux.seccomp.listenerMetadata must not be set without listenerPath")
         }
         for arch in s.architectures ?? [] where archToken(arch) == 0 {
             throw RuntimeError("linux.seccomp.architectures: unknown architecture \(arch.debugDescription)")
@@ -62,8 +65,10 @@ enum SeccompFilter {
         return seccomp_arch_resolve_name(String(name.dropFirst(10)).lowercased())
     }
 
-    /// Builds the filter and loads it into the calling process.
-    static func load(_ s: Seccomp, log: RuntimeLog) throws(RuntimeError) {
+    /// Builds the filter and loads it into the calling process. With a
+    /// SCMP_ACT_NOTIFY rule, sends the listener fd over `sync` and waits until
+    /// the runtime has handed it to the seccomp agent.
+    static func load(_ s: Seccomp, log: RuntimeLog, sync: SyncChannel) throws(RuntimeError) {
         let defaultAction = try action(s.defaultAction, errnoRet: nil, defaultErrno: s.defaultErrnoRet)
         guard let ctx = seccomp_init(defaultAction) else { throw RuntimeError("linux.seccomp: seccomp_init failed") }
         defer { seccomp_release(ctx) }
@@ -110,6 +115,31 @@ enum SeccompFilter {
         }
         let r = seccomp_load(ctx)
         if r < 0 { throw RuntimeError("linux.seccomp: load the filter: \(errnoText(-r))") }
+        let usesNotify = s.defaultAction == "SCMP_ACT_NOTIFY" || (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
+        guard usesNotify else { return }
+        let listener = seccomp_notify_fd(ctx)
+        if listener < 0 { throw RuntimeError("linux.seccomp: get the notify fd: \(errnoText(-listener))") }
+        sync.send(.seccompFD, fd: listener)
+        close(listener)
+        _ = try sync.expect(.seccompDone, orElse: "runtime went away while passing the seccomp listener")
+    }
+
+    /// Runtime side: the container process state and the listener fd, sent once
+    /// to the agent listening on listenerPath (config-linux.md, container process state).
+    static func sendToAgent(_ s: Seccomp, fd: Int32, pid: pid_t, state: JSONValue) throws(RuntimeError) {
+        guard let path = s.listenerPath else { return }
+        var message: [(String, JSONValue)] = [("ociVersion", .string(RuntimeInfo.ociVersion)), ("fds", ["seccompFd"]), ("pid", .int(pid))]
+        if let m = s.listenerMetadata { message.append(("metadata", .string(m))) }
+        message.append(("state", state))
+        let sock: Int32
+        do { sock = try Console.connect(path) } catch {
+            throw RuntimeError("linux.seccomp.listenerPath: \(error.message)")
+        }
+        defer { close(sock) }
+        let text = JSONWriter.write(.object(message))
+        if cb_send_fd(sock, fd, text, text.utf8.count) != 0 {
+            throw RuntimeError.sys("send the seccomp listener fd to \(path)")
+        }
     }
 
     private static func add(_ ctx: scmp_filter_ctx, _ act: UInt32, _ nr: Int32, _ conds: [scmp_arg_cmp], _ name: String) throws(RuntimeError) {

@@ -11,11 +11,13 @@ import Glibc
 /// | 3 | parent → child | `hooksDone` | hooks passed: run createContainer, pivot_root |
 /// | 4 | child → parent | `ready` | everything up to exec is done; parked on the exec fifo |
 /// | any | child → parent | `error` + text | setup failed; the child exits |
+/// | any | child → parent | `seccompFD` + fd | a filter with SCMP_ACT_NOTIFY is loaded: its listener fd |
+/// | after seccompFD | parent → child | `seccompDone` | the fd reached the seccomp agent at listenerPath |
 ///
 /// For exec the child sends nothing on success: the socket is close-on-exec, so
 /// the parent reads EOF when execve succeeded, or `error` + text when it failed.
 struct SyncChannel {
-    enum Tag: UInt8 { case go = 1, hooks, hooksDone, ready, error }
+    enum Tag: UInt8 { case go = 1, hooks, hooksDone, ready, error, seccompFD, seccompDone }
 
     let fd: Int32
 
@@ -30,20 +32,42 @@ struct SyncChannel {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    func send(_ tag: Tag, fd passed: Int32) {
+        var byte = tag.rawValue
+        _ = withUnsafePointer(to: &byte) { $0.withMemoryRebound(to: CChar.self, capacity: 1) { cb_send_fd(fd, passed, $0, 1) } }
+    }
+
     /// The next message, or nil at EOF (the other side exited or exec'd).
     func receive() -> (Tag, String)? {
+        guard let (tag, text, passed) = receiveWithFD() else { return nil }
+        if passed >= 0 { Glibc.close(passed) }
+        return (tag, text)
+    }
+
+    func receiveWithFD() -> (Tag, String, Int32)? {
         var buf = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0, let tag = Tag(rawValue: buf[0]) else { return nil }
-            return (tag, String(decoding: buf[1..<n], as: UTF8.self))
+        var passed: Int32 = -1
+        let n = buf.withUnsafeMutableBytes { cb_recv_msg(fd, $0.baseAddress, $0.count, &passed) }
+        guard n > 0, let tag = Tag(rawValue: buf[0]) else {
+            if passed >= 0 { Glibc.close(passed) }
+            return nil
         }
+        return (tag, String(decoding: buf[1..<Int(n)], as: UTF8.self), passed)
     }
 
     /// Waits for `tag`; an `error` message or EOF becomes the thrown error.
-    func expect(_ tag: Tag, orElse eof: String) throws(RuntimeError) -> String {
-        guard let (got, text) = receive() else { throw RuntimeError(eof) }
+    /// `onSeccompFD` serves a listener fd arriving on the way (SCMP_ACT_NOTIFY).
+    func expect(_ tag: Tag, orElse eof: String, onSeccompFD: ((Int32) throws(RuntimeError) -> Void)? = nil) throws(RuntimeError) -> String {
+        var message = receiveWithFD()
+        while let (got, _, passed) = message, got == .seccompFD {
+            defer { if passed >= 0 { Glibc.close(passed) } }
+            guard let onSeccompFD, passed >= 0 else { throw RuntimeError("internal error: unexpected seccomp listener fd") }
+            try onSeccompFD(passed)
+            send(.seccompDone)
+            message = receiveWithFD()
+        }
+        guard let (got, text, passed) = message else { throw RuntimeError(eof) }
+        if passed >= 0 { Glibc.close(passed) }
         if got == .error { throw RuntimeError(text) }
         guard got == tag else { throw RuntimeError("internal error: expected sync message \(tag), got \(got)") }
         return text

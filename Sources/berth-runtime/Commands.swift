@@ -161,6 +161,47 @@ let commands: [Command] = [
         try rt.resume(id: try id(p, "resume"))
         return 0
     },
+    Command(name: "update", synopsis: "[command options] <container-id>", summary: "update container resource constraints",
+            options: [
+                OptionSpec(names: ["resources", "r"], takesValue: true,
+                           help: "file with the LinuxResources JSON to apply, or - for stdin (the other options are then ignored)"),
+                OptionSpec(names: ["blkio-weight"], takesValue: true, help: "per-cgroup block I/O weight, 10 to 1000"),
+                OptionSpec(names: ["cpu-period"], takesValue: true, help: "CPU CFS period (microseconds)"),
+                OptionSpec(names: ["cpu-quota"], takesValue: true, help: "CPU CFS quota per period (microseconds), -1 for none"),
+                OptionSpec(names: ["cpu-share", "cpu-shares"], takesValue: true, help: "CPU shares (relative weight)"),
+                OptionSpec(names: ["cpu-rt-period"], takesValue: true, help: "CPU realtime period (microseconds)"),
+                OptionSpec(names: ["cpu-rt-runtime"], takesValue: true, help: "CPU realtime runtime per period (microseconds)"),
+                OptionSpec(names: ["cpuset-cpus"], takesValue: true, help: "CPUs to use, e.g. 0-2,4"),
+                OptionSpec(names: ["cpuset-mems"], takesValue: true, help: "memory nodes to use"),
+                OptionSpec(names: ["kernel-memory"], takesValue: true, help: "kernel memory limit (obsolete)"),
+                OptionSpec(names: ["kernel-memory-tcp"], takesValue: true, help: "kernel TCP buffer limit (obsolete)"),
+                OptionSpec(names: ["memory"], takesValue: true, help: "memory limit in bytes (100M, 1g, …), -1 for none"),
+                OptionSpec(names: ["memory-reservation"], takesValue: true, help: "memory soft limit in bytes"),
+                OptionSpec(names: ["memory-swap"], takesValue: true, help: "memory plus swap limit in bytes, -1 for unlimited swap"),
+                OptionSpec(names: ["pids-limit"], takesValue: true, help: "maximum number of processes, -1 for none"),
+                OptionSpec(names: ["l3-cache-schema"], takesValue: true, help: "Intel RDT L3 cache schema (not supported)"),
+                OptionSpec(names: ["mem-bw-schema"], takesValue: true, help: "Intel RDT memory bandwidth schema (not supported)"),
+            ]) { rt, p in
+        var o = UpdateOptions()
+        o.resourcesFile = p.string("resources")
+        // "cpu-shares" is an alias: the parser files it under the first name, "cpu-share".
+        for name in UpdateOptions.flagNames { if let v = p.string(name) { o.flags[name] = v } }
+        try rt.update(id: try id(p, "update"), o)
+        return 0
+    },
+    Command(name: "events", synopsis: "[command options] <container-id>",
+            summary: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+            options: [
+                OptionSpec(names: ["interval"], takesValue: true, help: "set the stats collection interval (default: 5s)"),
+                OptionSpec(names: ["stats"], takesValue: false, help: "display the container's stats then exit"),
+            ]) { rt, p in
+        try rt.events(id: try id(p, "events"), statsOnly: p.bool("stats"), interval: p.string("interval") ?? "5s") { line in
+            print(line)
+            // Streamed to a pipe: each event must leave at once, not when a buffer fills.
+            fflush(nil)
+        }
+        return 0
+    },
     Command(name: "spec", synopsis: "[command options]", summary: "write a default config.json",
             options: [OptionSpec(names: ["bundle", "b"], takesValue: true, help: "directory to write config.json into"),
                       OptionSpec(names: ["rootless"], takesValue: false, help: "a config for a non-root caller")]) { _, p in
@@ -180,4 +221,4 @@ let commands: [Command] = [
 ]
 
 /// runc commands berth-runtime does not have yet: a clear error instead of "unknown command".
-let notYet = ["update", "events", "checkpoint", "restore"]
+let notYet = ["checkpoint", "restore"]

@@ -79,6 +79,9 @@ do {
     }
     var full = parsed
     full.positional += positional
+    // Commands that put processes into containers run from a read-only view of
+    // this binary (CVE-2019-5736); see ExecutableSeal.
+    if ["create", "run", "exec"].contains(name) { ExecutableSeal.ensure(arguments: CommandLine.arguments, log: log) }
     let runtime = Runtime(options: options)
     exit(try command.run(runtime, full))
 } catch let e as RuntimeError {

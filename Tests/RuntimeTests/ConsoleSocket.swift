@@ -39,6 +39,11 @@ final class ConsoleSocketListener {
 
     /// Accepts one connection and returns the file descriptor received with SCM_RIGHTS.
     func receiveFD(timeout: Double = 30) throws -> Int32 {
+        try receiveFDAndPayload(timeout: timeout).fd
+    }
+
+    /// Accepts one connection; returns the message text and the fd it carried.
+    func receiveFDAndPayload(timeout: Double = 30) throws -> (payload: String, fd: Int32) {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&pfd, 1, Int32(timeout * 1000))
         guard ready == 1 else { throw TestFailure("no connection on the console socket within \(timeout)s") }
@@ -76,7 +81,7 @@ final class ConsoleSocketListener {
         guard cmsgLen >= 16 + 4, level == SOL_SOCKET, type == Int32(SCM_RIGHTS) else {
             throw TestFailure("console socket message carried no SCM_RIGHTS file descriptor (len \(cmsgLen), level \(level), type \(type))")
         }
-        return control.load(fromByteOffset: 16, as: Int32.self)
+        return (String(decoding: data.prefix(received), as: UTF8.self), control.load(fromByteOffset: 16, as: Int32.self))
     }
 }
 

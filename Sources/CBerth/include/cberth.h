@@ -64,6 +64,9 @@ int cb_open_pty(int ptmx_dirfd_unused, int *master, char *slave_name, size_t nam
 // Unix-socket fd passing (SCM_RIGHTS). send: one fd with a short payload.
 int cb_send_fd(int sock, int fd, const char *payload, size_t len);
 int cb_recv_fd(int sock, char *payload, size_t len);
+// One message: payload into buf (returns its length, 0 at EOF) and the first
+// SCM_RIGHTS fd into *fd (-1 when none came).
+long cb_recv_msg(int sock, void *buf, size_t len, int *fd);
 
 // Waits for readability on up to two fds; returns bitmask (1 = a, 2 = b), 0 on timeout.
 int cb_poll2(int a, int b, int timeout_ms);
@@ -104,5 +107,14 @@ _Noreturn void cb_exit(int code);
 
 int cb_errno(void);
 void cb_set_errno(int e);
+
+// cgroup v2 device filter (cberth_bpf.c). Loads `count` eBPF instructions (8
+// bytes each, struct bpf_insn) as a BPF_PROG_TYPE_CGROUP_DEVICE program and
+// returns its fd; the verifier's complaint, if any, lands in log_buf.
+int cb_bpf_load_device_program(const uint64_t *insns, unsigned int count, char *log_buf, unsigned int log_size);
+// BPF_PROG_ATTACH as BPF_CGROUP_DEVICE with BPF_F_ALLOW_MULTI to a cgroup directory fd.
+int cb_bpf_attach_device_program(int prog_fd, int cgroup_fd);
+// eventfd(0, EFD_CLOEXEC), for cgroup v1 OOM notifications (also in cberth_bpf.c).
+int cb_eventfd_cloexec(void);
 
 #endif

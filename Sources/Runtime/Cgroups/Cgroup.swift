@@ -6,12 +6,18 @@ import OCI
 ///
 /// Lifecycle: `create` makes the directories and applies the limits before the
 /// container's init exists; the init is then born in it (`cloneFD`, cgroup v2
-/// with clone3) or moved in (`add`); `destroy` removes the directories once the
-/// processes are gone.
+/// with clone3) or moved in (`add`); `update` changes limits later; `destroy`
+/// removes the directories once the processes are gone.
+///
+/// The drivers (V1/CgroupV1, V2/CgroupV2) own the directories; each resource
+/// lives in one file per controller and version (V1/MemoryV1, V2/MemoryV2, …).
 protocol Cgroup {
     /// The cgroupsPath, absolute from the hierarchy root ("/berth/abc").
     var path: String { get }
     func create(_ resources: Resources?) throws(RuntimeError)
+    /// New limits for an existing cgroup (`update`). Device rules are left as
+    /// they are, as runc does. On failure every file already written is put back.
+    func update(_ resources: Resources) throws(RuntimeError)
     func add(_ pid: pid_t) throws(RuntimeError)
     /// An O_PATH/O_DIRECTORY fd for CLONE_INTO_CGROUP, when the host allows it.
     func cloneFD() -> Int32?
@@ -19,49 +25,13 @@ protocol Cgroup {
     func freeze(_ frozen: Bool) throws(RuntimeError)
     func isFrozen() -> Bool
     func destroy() throws(RuntimeError)
-}
-
-enum CgroupHost {
-    case v1(controllers: [String: String], unified: String?)
-    case v2(root: String)
-
-    /// Reads the host's layout from the mount table: pure v2 when /sys/fs/cgroup is
-    /// cgroup2, otherwise the v1 controllers with their mount points (and the hybrid
-    /// unified mount, which holds no controllers but tracks membership).
-    static func detect() -> CgroupHost {
-        if cb_is_cgroup2("/sys/fs/cgroup") == 1 { return .v2(root: "/sys/fs/cgroup") }
-        // The last mount on a mount point is the visible one: a tmpfs covering
-        // /sys/fs/cgroup/unified (as benchmarks and some hosts do) hides the cgroup2
-        // mount below it even though mountinfo still lists that mount.
-        var visible: [String: (type: Substring, options: Substring)] = [:]
-        var order: [String] = []
-        let mounts = (try? FS.readString("/proc/self/mountinfo")) ?? ""
-        for line in mounts.split(separator: "\n") {
-            guard let sep = line.find(" - ") else { continue }
-            let left = line[..<sep.lowerBound].split(separator: " ")
-            let right = line[sep.upperBound...].split(separator: " ")
-            guard left.count >= 5, right.count >= 3 else { continue }
-            let mountPoint = String(left[4])
-            if visible[mountPoint] == nil { order.append(mountPoint) }
-            visible[mountPoint] = (right[0], right[2])
-        }
-        var controllers: [String: String] = [:]
-        var unified: String?
-        for mountPoint in order {
-            guard let m = visible[mountPoint] else { continue }
-            if m.type == "cgroup2" { unified = unified ?? mountPoint; continue }
-            guard m.type == "cgroup" else { continue }
-            for opt in m.options.split(separator: ",") {
-                let o = String(opt)
-                if ["rw", "ro", "relatime", "nosuid", "nodev", "noexec", "clone_children", "xattr"].contains(o) { continue }
-                if o.hasPrefix("release_agent=") { continue }
-                controllers[o] = mountPoint
-            }
-        }
-        return .v1(controllers: controllers, unified: unified)
-    }
-
-    var isV2: Bool { if case .v2 = self { return true } else { return false } }
+    /// What `events` reports, in runc's stats shape (files the host lacks read as zero).
+    func stats() -> CgroupStats
+    /// How many processes the kernel's OOM killer has killed in this cgroup
+    /// (v1 memory.oom_control, v2 memory.events); 0 when the host does not say.
+    func oomKillCount() -> UInt64
+    /// A descriptor that turns readable when the cgroup runs out of memory, for `events`.
+    func oomWatch() -> OOMWatch?
 }
 
 enum Cgroups {
@@ -96,54 +66,15 @@ enum Cgroups {
         return clean
     }
 
+    /// `devices` are config.json's linux.devices: the container may use what it
+    /// was given, so they join the device allowlist (v1 rules, v2 eBPF filter).
     static func open(path: String, host: CgroupHost = .detect(), devices: [Device] = [], log: RuntimeLog = RuntimeLog()) -> any Cgroup {
+        let extra = DeviceRules.configDevices(devices)
         switch host {
         case .v1(let controllers, let unified):
-            var cg = CgroupV1(path: path, controllers: controllers, unified: unified)
-            cg.log = log
-            cg.extraAllowedDevices = devices.compactMap { d in
-                guard d.type != "p", let major = d.major, let minor = d.minor else { return nil }
-                return Resources.DeviceRule(allow: true, type: d.type == "b" ? "b" : "c", major: major, minor: minor, access: "rwm")
-            }
-            return cg
-        case .v2(let root): return CgroupV2(path: path, root: root)
+            return CgroupV1(path: path, controllers: controllers, unified: unified, extraAllowedDevices: extra, log: log)
+        case .v2(let root):
+            return CgroupV2(path: path, root: root, extraAllowedDevices: extra, log: log)
         }
-    }
-
-    static func parsePids(_ text: String) -> [pid_t] {
-        text.split(separator: "\n").compactMap { pid_t($0) }
-    }
-
-    /// rmdir with retries: the kernel may still be releasing the last exiting task.
-    static func removeDirectory(_ dir: String) throws(RuntimeError) {
-        for attempt in 0..<50 {
-            if rmdir(dir) == 0 || errno == ENOENT { return }
-            if errno != EBUSY || attempt == 49 { throw RuntimeError.sys("remove cgroup \(dir)") }
-            usleep(10_000)
-        }
-    }
-
-    /// Removes `path` and its now-empty parents up to (not including) the hierarchy root,
-    /// so that a derived path like /berth/abc leaves no empty /berth behind.
-    static func removeTree(root: String, path: String) throws(RuntimeError) {
-        let full = root + path
-        // Children first (a container may have made sub-cgroups of its own).
-        for name in FS.listDirectory(full) where FS.isDirectory(full + "/" + name) {
-            try removeTree(root: root, path: path + "/" + name)
-        }
-        try removeDirectory(full)
-    }
-
-    static func writeKnob(_ dir: String, _ file: String, _ value: String) throws(RuntimeError) {
-        let p = dir + "/" + file
-        guard FS.exists(p) else { throw RuntimeError("cgroup file \(p) does not exist (is the controller enabled on this host?)") }
-        try FS.writeExisting(p, value)
-    }
-
-    static func validatePageSize(_ s: String) throws(RuntimeError) {
-        // runtime-spec schema: ^[1-9][0-9]*[KMG]B$
-        guard s.count >= 3, s.hasSuffix("B"), let unit = s.dropLast().last, "KMG".contains(unit),
-              let first = s.first, first != "0", UInt64(s.dropLast(2)) != nil
-        else { throw RuntimeError("linux.resources.hugepageLimits: invalid pageSize \(s.debugDescription) (expected e.g. \"2MB\")") }
     }
 }

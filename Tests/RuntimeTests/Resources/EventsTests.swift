@@ -1,0 +1,41 @@
+// `events`: a stats line every --interval and an oom line when the OOM killer
+// strikes, until the container stops; errors worded as runc words them.
+
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Resources: events")
+struct EventsTests {
+    @Test("events streams stats at --interval and reports an OOM, then ends with the container")
+    func streamWithOOM() throws {
+        let sb = try Sandbox("events")
+        defer { sb.cleanup() }
+        // Sleeps, then a child allocates past the limit and is OOM-killed; the init goes on.
+        let id = try startDetached(sb, "events", args: ["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1000"],
+                                   linux: ["resources": ["memory": ["limit": 32 << 20, "swap": 32 << 20]]])
+        let events = try Spawned([TestEnv.runtimePath, "--root", sb.root, "events", "--interval", "200ms", id])
+        usleep(2_500_000)
+        #expect(sb.run(["kill", id, "KILL"]).status == 0)
+        let r = events.wait(timeout: 20)
+        #expect(!r.timedOut && r.status == 0, "events ends when the container stops: \(r)")
+        let lines = r.stdout.split(separator: "\n").compactMap { parseJSON(String($0)) as? [String: Any] }
+        let stats = lines.filter { $0["type"] as? String == "stats" }
+        let ooms = lines.filter { $0["type"] as? String == "oom" }
+        #expect(stats.count >= 5, "about one stats line per 200 ms: \(r)")
+        #expect(ooms.count >= 1, "an oom event: \(r)")
+        #expect(ooms.allSatisfy { $0["id"] as? String == id && $0["data"] == nil }, "oom events carry no data (runc): \(r)")
+    }
+
+    @Test("events: runc's errors for a stopped container and a bad interval")
+    func errors() throws {
+        let sb = try Sandbox("eventserr")
+        defer { sb.cleanup() }
+        let id = try startDetached(sb, "eventserr", args: ["sleep", "1000"])
+        expectOneErrorLine(sb.run(["events", "--interval", "0s", id]), containing: "duration interval must be greater than 0")
+        expectOneErrorLine(sb.run(["events", "--interval", "soon", id]), containing: "invalid duration")
+        #expect(sb.run(["kill", id, "KILL"]).status == 0)
+        #expect(sb.waitForStatus(id, "stopped"))
+        expectOneErrorLine(sb.run(["events", "--stats", id]), containing: "container with id \(id) is not running")
+    }
+}

@@ -27,6 +27,14 @@ helper() {
     "$bin" --root "$root" delete -f "$id" </dev/null >/dev/null 2>&1 || true
     [ "$action" = reset ] && return 0
     "$bin" --root "$root" create --bundle "$bundle" "$id" </dev/null >/dev/null || return 1
+    if [ "$action" = running ]; then
+        # Reuse a running sleeper container across iterations; start one when needed.
+        if ! "$bin" --root "$root" state "$id-sleeper" 2>/dev/null | grep -q '"status": *"running"'; then
+            "$bin" --root "$root" delete -f "$id-sleeper" </dev/null >/dev/null 2>&1 || true
+            "$bin" --root "$root" run -d --bundle "$(dirname "$bundle")/sleeper" "$id-sleeper" </dev/null >/dev/null 2>&1 || return 1
+        fi
+        return 0
+    fi
     [ "$action" = created ] && return 0
     "$bin" --root "$root" start "$id" </dev/null >/dev/null || return 1
     for _ in $(seq 1 1000); do
@@ -130,6 +138,7 @@ cleanup() {
     trap - EXIT INT TERM
     for n in "${NAMES[@]}"; do
         "${BIN[$n]}" --root "${ROOT[$n]}" delete -f "$CID" </dev/null >/dev/null 2>&1 || true
+        "${BIN[$n]}" --root "${ROOT[$n]}" delete -f "$CID-sleeper" </dev/null >/dev/null 2>&1 || true
         if "${BIN[$n]}" --root "${ROOT[$n]}" state "$CID" </dev/null >/dev/null 2>&1; then
             log "LEFTOVER: $n still has container $CID in ${ROOT[$n]}"
             leftover=1
@@ -210,6 +219,11 @@ cat > "$BUNDLE/config.json" <<'EOF'
 }
 EOF
 jq -e . "$BUNDLE/config.json" >/dev/null || die "config.json template is not valid JSON"
+# The same bundle with a process that stays up, for the exec row.
+SLEEPER=$WORK/sleeper
+mkdir -p "$SLEEPER"
+ln -s "$BUNDLE/rootfs" "$SLEEPER/rootfs"
+jq '.process.args = ["sleep", "100000"]' "$BUNDLE/config.json" > "$SLEEPER/config.json"
 
 # --- which runtimes ------------------------------------------------------------
 SKIPPED=()
@@ -237,12 +251,13 @@ version_of() {
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # single-quote for hyperfine's word splitting
 
 # --- measurements --------------------------------------------------------------
-ROWS=(run create start delete rss)
+ROWS=(run create start delete exec rss)
 declare -A LABEL CELL
 LABEL[run]='`run` /bin/true (create+start+wait+delete)'
 LABEL[create]='`create`'
 LABEL[start]='`start` (created container)'
 LABEL[delete]='`delete` (stopped container)'
+LABEL[exec]='`exec` /bin/true into a running container'
 LABEL[rss]="peak RSS of \`run\` (max of $RSS_RUNS, KiB)"
 
 # bench NAME ROW PREPARE-ACTION CMD-ARGS...
@@ -314,6 +329,8 @@ for n in "${NAMES[@]}"; do
     bench "$n" create reset   create --bundle "$BUNDLE" "$CID"
     bench "$n" start  created start "$CID"
     bench "$n" delete stopped delete "$CID"
+    bench "$n" exec   running exec "$CID-sleeper" /bin/true
+    "$bin" --root "$root" delete -f "$CID-sleeper" </dev/null >/dev/null 2>&1 || true
     rss "$n"
     helper reset "$bin" "$root" "$CID" "$BUNDLE"
 done

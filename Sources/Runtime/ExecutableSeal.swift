@@ -16,8 +16,17 @@ import Glibc
 public enum ExecutableSeal {
     static let marker = "_BERTH_RUNTIME_SEALED"
 
+    /// The caller's mount namespace, kept across the re-exec: a container that
+    /// shares the caller's mount namespace, and every hook (which runs in the
+    /// runtime namespace), must see the caller's, not our private copy.
+    nonisolated(unsafe) static var callerMountNamespace: Int32?
+
     public static func ensure(arguments: [String], log: RuntimeLog) {
-        if getenv(marker) != nil {
+        if let value = getenv(marker) {
+            if let fd = Int32(String(cString: value)), fd > 2 {
+                _ = cb_fcntl_setfd(fd, FD_CLOEXEC)
+                callerMountNamespace = fd
+            }
             unsetenv(marker)
             return
         }
@@ -28,7 +37,13 @@ public enum ExecutableSeal {
         var st = statvfs()
         // Already on a read-only mount (a read-only /usr, or a bind set up by the host).
         if statvfs(exe, &st) == 0, st.f_flag & UInt(ST_RDONLY) != 0 { return }
-        guard cb_unshare(NamespaceKind.mount.cloneFlag) == 0 else {
+        // Above any fd the caller may pass with --preserve-fds or LISTEN_FDS,
+        // and inheritable only through our own re-exec.
+        let own = cb_open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC, 0)
+        let callerNS = own >= 0 ? cb_dupfd_cloexec(own, 64) : -1
+        if own >= 0 { close(own) }
+        guard callerNS >= 0, cb_unshare(NamespaceKind.mount.cloneFlag) == 0 else {
+            if callerNS >= 0 { close(callerNS) }
             log.debug("not sealing the runtime binary: unshare(CLONE_NEWNS): \(errnoText(errno))")
             return
         }
@@ -39,14 +54,32 @@ public enum ExecutableSeal {
               mount("", exe, "", bind | MountOptions.MS_REMOUNT | MountOptions.MS_RDONLY | MountOptions.lockedFlags(exe), nil) == 0
         else {
             log.debug("not sealing the runtime binary: mount \(exe): \(errnoText(errno))")
+            _ = cb_setns(callerNS, NamespaceKind.mount.cloneFlag)
+            close(callerNS)
             return
         }
-        setenv(marker, "1", 1)
+        _ = cb_fcntl_setfd(callerNS, 0)
+        setenv(marker, String(callerNS), 1)
         var env: [String] = []
         var p = environ
         while let e = p.pointee { env.append(String(cString: e)); p += 1 }
         Exec.execve(exe, arguments, env)
         unsetenv(marker)
+        close(callerNS)
         log.debug("not sealing the runtime binary: re-exec \(exe): \(errnoText(errno))")
+    }
+
+    /// Moves the calling process (a hook, or the init of a container without
+    /// its own mount namespace) back into the caller's mount namespace.
+    static func enterCallerMountNamespace() throws(RuntimeError) {
+        guard let fd = callerMountNamespace else { return }
+        try check("join the caller's mount namespace") { cb_setns(fd, NamespaceKind.mount.cloneFlag) }
+    }
+
+    /// The container's init drops the fd once it is where it belongs, so that
+    /// nothing in the container can reach the caller's mount namespace.
+    static func forgetCallerMountNamespace() {
+        if let fd = callerMountNamespace { close(fd) }
+        callerMountNamespace = nil
     }
 }

@@ -5,11 +5,14 @@ import OCI
 /// Runs OCI hooks: `path` executed with `args` and `env` (nothing inherited),
 /// the container state JSON on stdin, killed after `timeout` seconds.
 enum HookRunner {
-    enum Kind: String { case prestart, createRuntime, createContainer, startContainer, poststart, poststop }
+    enum Kind: String {
+        case prestart, createRuntime, createContainer, startContainer, poststart, poststop
+        var inRuntimeNamespace: Bool { self != .createContainer && self != .startContainer }
+    }
 
     static func run(_ kind: Kind, _ hooks: [Hook]?, state: JSONValue) throws(RuntimeError) {
         for (n, hook) in (hooks ?? []).enumerated() {
-            do { try runOne(hook, stdin: JSONWriter.write(state)) } catch {
+            do { try runOne(hook, stdin: JSONWriter.write(state), inRuntimeNamespace: kind.inRuntimeNamespace) } catch {
                 throw RuntimeError("error running hook #\(n) (\(kind.rawValue), \(hook.path)): \(error.message)")
             }
         }
@@ -18,13 +21,15 @@ enum HookRunner {
     /// poststop: a failure is a warning and the remaining hooks still run (runtime.md lifecycle step 13).
     static func runAll(_ kind: Kind, _ hooks: [Hook]?, state: JSONValue, log: RuntimeLog) {
         for (n, hook) in (hooks ?? []).enumerated() {
-            do { try runOne(hook, stdin: JSONWriter.write(state)) } catch {
+            do { try runOne(hook, stdin: JSONWriter.write(state), inRuntimeNamespace: kind.inRuntimeNamespace) } catch {
                 log.warning("error running hook #\(n) (\(kind.rawValue), \(hook.path)): \(error.message)")
             }
         }
     }
 
-    static func runOne(_ hook: Hook, stdin input: String) throws(RuntimeError) {
+    /// prestart, createRuntime, poststart and poststop run in the runtime
+    /// namespace; createContainer and startContainer in the container's.
+    static func runOne(_ hook: Hook, stdin input: String, inRuntimeNamespace: Bool) throws(RuntimeError) {
         if let t = hook.timeout, t <= 0 { throw RuntimeError("timeout must be greater than zero, got \(t)") }
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0]
         try check("pipe") { cb_pipe2(&inPipe, O_CLOEXEC) }
@@ -38,6 +43,8 @@ enum HookRunner {
             dup2(outPipe[1], 2)
             cb_reset_signal_handlers()
             _ = cb_sigmask_unblock_all()
+            // Runtime-namespace hooks see the caller's mounts, not our sealed copy.
+            if inRuntimeNamespace { try? ExecutableSeal.enterCallerMountNamespace() }
             let argv = hook.args ?? [hook.path]
             let env = hook.env ?? []
             Exec.execve(hook.path, argv, env)

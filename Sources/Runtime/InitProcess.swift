@@ -50,6 +50,8 @@ enum InitProcess {
         _ = try sync.expect(.go, orElse: "runtime went away during create")
         _ = cb_set_pdeathsig(0)
 
+        if !plan.has(.mount) { try ExecutableSeal.enterCallerMountNamespace() }
+        ExecutableSeal.forgetCallerMountNamespace()
         if plan.isNew(.user) {
             try check("setresgid(0) in the user namespace") { cb_setresgid(0, 0, 0) }
             try check("setresuid(0) in the user namespace") { cb_setresuid(0, 0, 0) }

@@ -27,5 +27,6 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests"),
         .testTarget(name: "CgroupV2Tests"),
+        .testTarget(name: "DropInTests"),
     ]
 )

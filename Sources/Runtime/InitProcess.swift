@@ -98,10 +98,11 @@ enum InitProcess {
         try HookRunner.run(.createContainer, plan.spec.hooks?.createContainer, state: state)
 
         try rootfs.pivot(noPivot: plan.noPivot)
-        try rootfs.finish()
+        // Like runc: sysctls first, then readonlyPaths (often /proc/sys) and maskedPaths.
         for (key, value) in (plan.spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
             try FS.writeExisting("/proc/sys/" + key.replacingOccurrences(of: ".", with: "/"), value)
         }
+        try rootfs.finish()
 
         let p = plan.process
         if p.terminal == true {

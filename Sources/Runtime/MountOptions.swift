@@ -9,6 +9,7 @@ struct MountOptions {
     var data: [String] = []
     var isBind = false
     var recursiveReadOnly = false
+    var copyUp = false
 
     static let MS_RDONLY: UInt = 1, MS_NOSUID: UInt = 2, MS_NODEV: UInt = 4, MS_NOEXEC: UInt = 8
     static let MS_SYNCHRONOUS: UInt = 16, MS_REMOUNT: UInt = 32, MS_MANDLOCK: UInt = 64, MS_DIRSYNC: UInt = 128
@@ -45,8 +46,7 @@ struct MountOptions {
             case "rbind": isBind = true; flags |= MountOptions.MS_REC
             case "rro": recursiveReadOnly = true
             case "rrw": break
-            case "tmpcopyup":
-                throw RuntimeError("mount option \"tmpcopyup\" is not supported yet")
+            case "tmpcopyup": copyUp = true
             case "idmap", "ridmap":
                 throw RuntimeError("mount option \"\(opt)\" (id-mapped mounts) is not supported yet")
             default:

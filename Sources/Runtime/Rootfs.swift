@@ -106,15 +106,72 @@ struct Rootfs {
                 throw RuntimeError("mount \(m.destination) has no type (and is not a bind mount)")
             }
             try makeMountPoint(dest, directory: true)
+            // tmpcopyup (runc extension, used by podman): the tmpfs starts with a copy of
+            // what the directory held. Keep a handle on the covered directory to copy from.
+            var under: Int32 = -1
+            var underMode: mode_t = 0
+            if opts.copyUp && type == "tmpfs" {
+                under = cb_open(dest, O_DIRECTORY | O_RDONLY | O_CLOEXEC, 0)
+                if under < 0 { throw RuntimeError.sys("open \(m.destination) for tmpcopyup") }
+                var st = stat()
+                if fstat(under, &st) == 0 { underMode = st.st_mode & 0o7777 }
+            }
+            defer { if under >= 0 { close(under) } }
             try pinned(dest) { (target) throws(RuntimeError) in
                 try mount(m.source ?? type, target, type, opts.flags & ~O.MS_REMOUNT,
                           data: SecurityModules.mountData(opts.dataString, label: spec.linux?.mountLabel),
                           what: "mount \(type) on \(m.destination)")
             }
+            if under >= 0 {
+                try Rootfs.copyTree(from: "/proc/self/fd/\(under)", to: dest, what: m.destination)
+                chmod(dest, underMode)
+            }
         }
         for p in opts.propagation { try mount(nil, dest, nil, p, what: "set propagation of \(m.destination)") }
         if opts.recursiveReadOnly, cb_mount_setattr_rdonly_recursive(dest) != 0 {
             throw RuntimeError.sys("make \(m.destination) recursively read-only (rro)")
+        }
+    }
+
+    /// Copies the tree at SRC into the existing directory DST: directories, regular files,
+    /// symlinks and special files, with owner, mode and times.
+    static func copyTree(from src: String, to dst: String, what: String) throws(RuntimeError) {
+        for name in FS.listDirectory(src) {
+            let s = src + "/" + name, d = dst + "/" + name
+            var st = stat()
+            if lstat(s, &st) != 0 { throw RuntimeError.sys("tmpcopyup \(what): lstat \(name)") }
+            let kind = st.st_mode & S_IFMT
+            if kind == S_IFDIR {
+                if mkdir(d, st.st_mode & 0o7777) != 0 && errno != EEXIST { throw RuntimeError.sys("tmpcopyup \(what): mkdir \(name)") }
+                try copyTree(from: s, to: d, what: what)
+            } else if kind == S_IFLNK {
+                var buf = [CChar](repeating: 0, count: 4097)
+                let n = readlink(s, &buf, 4096)
+                if n < 0 { throw RuntimeError.sys("tmpcopyup \(what): readlink \(name)") }
+                buf[n] = 0
+                if symlink(buf, d) != 0 { throw RuntimeError.sys("tmpcopyup \(what): symlink \(name)") }
+            } else if kind == S_IFREG {
+                let i = cb_open(s, O_RDONLY | O_CLOEXEC, 0)
+                if i < 0 { throw RuntimeError.sys("tmpcopyup \(what): open \(name)") }
+                defer { close(i) }
+                let o = cb_open(d, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, Int32(st.st_mode & 0o7777))
+                if o < 0 { throw RuntimeError.sys("tmpcopyup \(what): create \(name)") }
+                defer { close(o) }
+                var buf = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = read(i, &buf, buf.count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { throw RuntimeError.sys("tmpcopyup \(what): read \(name)") }
+                    if n == 0 { break }
+                    try FS.writeAll(o, Array(buf[0..<n]), what: "tmpcopyup \(what): write \(name)")
+                }
+            } else {
+                if mknod(d, st.st_mode, st.st_rdev) != 0 { throw RuntimeError.sys("tmpcopyup \(what): mknod \(name)") }
+            }
+            _ = lchown(d, st.st_uid, st.st_gid)
+            if kind != S_IFLNK { chmod(d, st.st_mode & 0o7777) }
+            var times = [st.st_atim, st.st_mtim]
+            _ = utimensat(AT_FDCWD, d, &times, Int32(AT_SYMLINK_NOFOLLOW))
         }
     }
 

@@ -50,6 +50,12 @@ extension Runtime {
     public func kill(id: String, signal: Int32, all: Bool) throws(RuntimeError) {
         let s = try load(id)
         let st = status(s)
+        // runc 1.1: kill --all of a stopped container signals what is left in its cgroup
+        // and succeeds (the runc v2 shim runs it after the init exited).
+        if all, st == .stopped {
+            if let cg = cgroup(of: s) { for pid in cg.pids() { Glibc.kill(pid, signal) } }
+            return
+        }
         guard st != .stopped, st != .creating else { throw RuntimeError("container not running") }
         if all, let cg = cgroup(of: s) {
             let wasFrozen = cg.isFrozen()

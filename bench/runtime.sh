@@ -222,8 +222,9 @@ jq -e . "$BUNDLE/config.json" >/dev/null || die "config.json template is not val
 # The same bundle with a process that stays up, for the exec row.
 SLEEPER=$WORK/sleeper
 mkdir -p "$SLEEPER"
-ln -s "$BUNDLE/rootfs" "$SLEEPER/rootfs"
-jq '.process.args = ["sleep", "100000"]' "$BUNDLE/config.json" > "$SLEEPER/config.json"
+# runc refuses a symlinked rootfs: point at the same one by absolute path.
+jq --arg root "$BUNDLE/rootfs" '.process.args = ["sleep", "100000"] | .root.path = $root' \
+    "$BUNDLE/config.json" > "$SLEEPER/config.json"
 
 # --- which runtimes ------------------------------------------------------------
 SKIPPED=()

@@ -18,7 +18,8 @@ enum Capability {
         "CAP_CHECKPOINT_RESTORE",
     ]
 
-    static var lastCap: Int { Int(cb_cap_last_cap()) }
+    /// Read once: every capability name is checked against it.
+    static let lastCap: Int = Int(cb_cap_last_cap())
 
     static func number(_ name: String) -> Int? {
         let upper = name.uppercased()

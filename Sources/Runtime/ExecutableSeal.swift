@@ -60,6 +60,9 @@ public enum ExecutableSeal {
         }
         _ = cb_fcntl_setfd(callerNS, 0)
         setenv(marker, String(callerNS), 1)
+        // The re-executed image needs no crash backtracer; skipping its set-up
+        // saves the runtime's start-up a few dozen syscalls.
+        if getenv("SWIFT_BACKTRACE") == nil { setenv("SWIFT_BACKTRACE", "enable=no", 1) }
         var env: [String] = []
         var p = environ
         while let e = p.pointee { env.append(String(cString: e)); p += 1 }

@@ -76,8 +76,10 @@ enum FS {
         if n < 0 { throw RuntimeError.sys("write \(text.debugDescription) to \(path)") }
     }
 
-    /// Writes a whole file atomically: a temp file beside it, fsync, rename.
-    /// A reader (or a crash) never sees half a state file or pid file.
+    /// Writes a whole file atomically: a temp file beside it, then rename. A
+    /// reader never sees half a state file or pid file. No fsync: the state
+    /// lives in /run (tmpfs) and does not outlive a reboot anyway, and an fsync
+    /// per state write costs a create a millisecond on a disk-backed --root.
     static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(RuntimeError) {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
@@ -87,7 +89,6 @@ enum FS {
         if fd < 0 { throw RuntimeError.sys("create \(tmp)") }
         do {
             try writeAll(fd, bytes, what: tmp)
-            _ = fsync(fd)
             close(fd)
             try check("rename \(tmp) to \(path)") { rename(tmp, path) }
         } catch {

@@ -34,7 +34,7 @@ extension Runtime {
         let caps = try Capability.sets(process.capabilities, log: log)
         let namespaces = (spec.linux?.namespaces ?? []).map { (NamespaceKind(rawValue: $0.type)!, $0.path) }
         let cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: id, systemd: options.systemdCgroup)
-        let host = CgroupHost.detect()
+        let host = CgroupHost.current
         let pidFile = opts.pidFile.map(FS.absolute)
 
         try store.reserve(id)

@@ -41,6 +41,9 @@ enum Foreground {
         var masterOpen = master != nil
         var buf = [UInt8](repeating: 0, count: 32768)
         var exitCode: Int32?
+        // The process may have exited before our SIGCHLD handler was installed:
+        // look before the first poll, not only after a signal.
+        exitCode = reap(pid)
         while exitCode == nil || masterOpen {
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: masterOpen ? master! : -1, events: Int16(POLLIN), revents: 0),

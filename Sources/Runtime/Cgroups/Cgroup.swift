@@ -68,7 +68,7 @@ enum Cgroups {
 
     /// `devices` are config.json's linux.devices: the container may use what it
     /// was given, so they join the device allowlist (v1 rules, v2 eBPF filter).
-    static func open(path: String, host: CgroupHost = .detect(), devices: [Device] = [], log: RuntimeLog = RuntimeLog()) -> any Cgroup {
+    static func open(path: String, host: CgroupHost = .current, devices: [Device] = [], log: RuntimeLog = RuntimeLog()) -> any Cgroup {
         let extra = DeviceRules.configDevices(devices)
         switch host {
         case .v1(let controllers, let unified):

@@ -6,6 +6,9 @@ enum CgroupHost {
     case v1(controllers: [String: String], unified: String?)
     case v2(root: String)
 
+    /// Read once per command: a command looks at its container's cgroup several times.
+    static let current = detect()
+
     /// Pure v2 when /sys/fs/cgroup is cgroup2, otherwise the v1 controllers with
     /// their mount points (and the hybrid unified mount, which holds no
     /// controllers but tracks membership).

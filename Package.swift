@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
     ],
     targets: [
         .target(name: "CBerth"),
@@ -24,6 +25,11 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["CBerth", "CSeccomp", "OCI"], swiftSettings: lean),
         .executableTarget(name: "berth-runtime", dependencies: ["Runtime", "OCI", "CBerth"], swiftSettings: lean,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
+        .target(name: "RPC", dependencies: ["OCI"], swiftSettings: lean),
+        .target(name: "Shim", dependencies: ["RPC", "OCI", "CBerth"], swiftSettings: lean),
+        .executableTarget(name: "berth-shim", dependencies: ["Shim", "RPC", "OCI", "CBerth"], swiftSettings: lean,
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
+        .testTarget(name: "ShimTests", dependencies: ["RPC"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests"),
         .testTarget(name: "CgroupV2Tests"),

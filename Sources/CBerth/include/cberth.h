@@ -117,4 +117,18 @@ int cb_bpf_attach_device_program(int prog_fd, int cgroup_fd);
 // eventfd(0, EFD_CLOEXEC), for cgroup v1 OOM notifications (also in cberth_bpf.c).
 int cb_eventfd_cloexec(void);
 
+// berth-shim (cberth_spawn.c). cb_spawn: blocks all signals, forks; the child
+// resets every disposition to default, makes fd0/fd1/fd2 its stdio (-1 means
+// /dev/null), closes every other fd, unblocks signals and execve's path.
+// Returns the child's pid (-1 and errno on fork failure; exec failure is exit 127).
+pid_t cb_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2);
+// Blocks SIGCHLD and returns a non-blocking, close-on-exec signalfd for it.
+int cb_signalfd_chld(void);
+// Reads one signalfd_siginfo; returns its signal number, -1 when none was pending.
+int cb_signalfd_read(int fd);
+// waitpid (retrying EINTR); *status gets the exit code or 128+signal. Returns waitpid's result.
+int cb_wait_status(pid_t pid, int nohang, int *status);
+// fork(2), which Swift does not import.
+pid_t cb_fork(void);
+
 #endif

@@ -1,15 +1,15 @@
 import Glibc
 
 /// Timestamps in RFC 3339 with nanoseconds, UTC, as runc writes them in state
-/// ("created") and log lines ("time").
-enum Clock {
-    static func now() -> timespec {
+/// ("created") and log lines ("time"); shared by the runtime and the shim.
+public enum Clock {
+    public static func now() -> timespec {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return ts
     }
 
-    static func rfc3339(_ ts: timespec = now(), nanos: Bool = true) -> String {
+    public static func rfc3339(_ ts: timespec = now(), nanos: Bool = true) -> String {
         var t = ts.tv_sec
         var tm = Glibc.tm()
         gmtime_r(&t, &tm)
@@ -28,7 +28,7 @@ enum Clock {
         return s + "Z"
     }
 
-    static func monotonicMillis() -> Int64 {
+    public static func monotonicMillis() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000

@@ -1,0 +1,93 @@
+// fork+exec for berth-shim: the runtime (and anything else the shim runs) is
+// started from here so that the child, between fork and execve, only makes
+// async-signal-safe calls.
+#define _GNU_SOURCE
+#include "cberth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+pid_t cb_spawn(const char *path, char *const argv[], char *const envp[],
+               int fd0, int fd1, int fd2) {
+    sigset_t all, old;
+    sigfillset(&all);
+    if (sigprocmask(SIG_SETMASK, &all, &old) != 0) return -1;
+    pid_t pid = fork();
+    if (pid != 0) {
+        int saved = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        errno = saved;
+        return pid;
+    }
+    // Child: default dispositions for every signal, then an empty mask.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        sigaction(s, &dfl, NULL);
+    }
+    // Move the requested fds out of the way of 0..2 before dup2 so that one
+    // source being another's target (fd1 == 2, say) cannot clobber it.
+    int src[3] = {fd0, fd1, fd2};
+    for (int i = 0; i < 3; i++) {
+        if (src[i] >= 0 && src[i] < 3) {
+            int moved = fcntl(src[i], F_DUPFD, 3);
+            if (moved < 0) _exit(127);
+            for (int j = i + 1; j < 3; j++) if (src[j] == src[i]) src[j] = moved;
+            src[i] = moved;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        int fd = src[i];
+        if (fd < 0) fd = open("/dev/null", O_RDWR);
+        if (fd < 0 || dup2(fd, i) < 0) _exit(127);
+    }
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+        for (int fd = 3; fd < 4096; fd++) close(fd);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(path, argv, envp);
+    _exit(127);
+}
+
+int cb_signalfd_chld(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int cb_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
+}
+
+int cb_wait_status(pid_t pid, int nohang, int *status) {
+    int st = 0;
+    pid_t r;
+    do { r = waitpid(pid, &st, nohang ? WNOHANG : 0); } while (r < 0 && errno == EINTR);
+    if (r > 0 && status) {
+        if (WIFEXITED(st)) *status = WEXITSTATUS(st);
+        else if (WIFSIGNALED(st)) *status = 128 + WTERMSIG(st);
+        else *status = 255;
+    }
+    return r;
+}
+
+pid_t cb_fork(void) { return fork(); }

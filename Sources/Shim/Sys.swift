@@ -1,0 +1,137 @@
+import CBerth
+import Glibc
+import OCI
+import RPC
+
+/// Small system helpers for the shim (no Foundation).
+enum Sys {
+    static func errorText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
+
+    static func fail(_ what: String, _ e: Int32 = errno) -> RPCError {
+        RPCError(RPCError.shimFailed, "\(what): \(errorText(e))")
+    }
+
+    static func readFile(_ path: String, limit: Int = 16 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while out.count <= limit {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return out
+    }
+
+    static func readText(_ path: String) -> String? {
+        readFile(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
+            if n < 0 { if errno == EINTR { continue }; return false }
+            off += n
+        }
+        return true
+    }
+
+    /// A temp file beside `path`, fsync, rename: readers never see half a file.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(RPCError) {
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw fail("open \(tmp)") }
+        let ok = writeAll(fd, bytes)
+        fsync(fd)
+        close(fd)
+        if !ok { unlink(tmp); throw fail("write \(tmp)") }
+        if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw fail("rename \(tmp)", e) }
+    }
+
+    static func setNonblocking(_ fd: Int32) { _ = cb_fcntl_setfl(fd, cb_fcntl_getfl(fd) | O_NONBLOCK) }
+
+    static func pipe() throws(RPCError) -> (r: Int32, w: Int32) {
+        var fds: [Int32] = [0, 0]
+        if cb_pipe2(&fds, O_CLOEXEC) != 0 { throw fail("pipe2") }
+        return (fds[0], fds[1])
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
+        guard getcwd(&buf, buf.count) != nil else { return path }
+        let cwd = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (cwd == "/" ? "" : cwd) + "/" + path
+    }
+
+    static func contains(_ hay: [UInt8], _ needle: String) -> Bool {
+        let n = Array(needle.utf8)
+        guard !n.isEmpty, hay.count >= n.count else { return n.isEmpty }
+        for i in 0...(hay.count - n.count) where hay[i] == n[0] && Array(hay[i..<(i + n.count)]) == n { return true }
+        return false
+    }
+
+    /// Closes every fd >= 3 except `keep` (a daemon must not hold its caller's pipes open).
+    static func closeFDs(except keep: [Int32]) {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        var fds: [Int32] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name), fd > 2 { fds.append(fd) }
+        }
+        let own = dirfd(dir)
+        closedir(dir)
+        for fd in fds where fd != own && !keep.contains(fd) { close(fd) }
+    }
+
+    /// The long-lived shim needs little of its executable's text: the start-up
+    /// code's pages (and the neighbours the kernel's fault-around mapped with
+    /// them) are dropped from this process's page tables, and fault-around is
+    /// turned off (MADV_RANDOM), so the idle loop's RSS counts what it uses.
+    /// Only read-only executable mappings are touched: they are never written,
+    /// so a later access simply maps the page-cache page again.
+    static func trimText(_ ranges: inout [(UInt, Int)]?) {
+        if ranges == nil {
+            var found: [(UInt, Int)] = []
+            for line in (readText("/proc/self/maps") ?? "").split(separator: "\n") {
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard f.count >= 6, f[1] == "r-xp", f[5].hasPrefix("/") else { continue }
+                let r = f[0].split(separator: "-")
+                guard r.count == 2, let lo = UInt(r[0], radix: 16), let hi = UInt(r[1], radix: 16), hi > lo else { continue }
+                found.append((lo, Int(hi - lo)))
+            }
+            ranges = found
+        }
+        for (lo, len) in ranges ?? [] {
+            guard let p = UnsafeMutableRawPointer(bitPattern: lo) else { continue }
+            _ = madvise(p, len, MADV_RANDOM)
+            _ = madvise(p, len, MADV_DONTNEED)
+        }
+    }
+
+    static func processAlive(_ pid: Int32) -> Bool { pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) }
+
+    /// A unix-socket address for `path`.
+    static func unixAddress(_ path: String) -> (sockaddr_un, socklen_t)? {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
+        return (addr, socklen_t(MemoryLayout<sockaddr_un>.size))
+    }
+
+    /// Runs `argv` (argv[0] an absolute path) with stdio fd0/fd1/fd2 (-1 = /dev/null).
+    static func spawn(_ argv: [String], fd0: Int32 = -1, fd1: Int32 = -1, fd2: Int32 = -1) throws(RPCError) -> pid_t {
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        let pid = cb_spawn(argv[0], &cArgs, environ, fd0, fd1, fd2)
+        if pid < 0 { throw fail("fork for \(argv[0])") }
+        return pid
+    }
+}

@@ -1,0 +1,4 @@
+import Glibc
+import Shim
+
+exit(ShimCommand.main(Array(CommandLine.arguments.dropFirst())))

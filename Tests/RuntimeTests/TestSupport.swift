@@ -1,4 +1,5 @@
-// Shared helpers for the runtime CLI tests (SpecFixtureTests, LifecycleTests).
+// Shared helpers for the runtime CLI tests (SpecFixtureTests, LifecycleTests, …)
+// and, through a symlink in Tests/ShimTests, for the shim tests.
 //
 // These tests drive a runc-compatible runtime binary from the outside, exactly as a
 // user or a higher-level engine would. They depend on nothing in the Berth package:

@@ -1,0 +1,1 @@
+../RuntimeTests/TestSupport.swift

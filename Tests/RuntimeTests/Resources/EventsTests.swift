@@ -15,7 +15,23 @@ struct EventsTests {
         let id = try startDetached(sb, "events", args: ["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1000"],
                                    linux: ["resources": ["memory": ["limit": 32 << 20, "swap": 32 << 20]]])
         let events = try Spawned([TestEnv.runtimePath, "--root", sb.root, "events", "--interval", "200ms", id])
-        usleep(2_500_000)
+        // Wait (with a safety deadline) until the kernel has OOM-killed the child:
+        // the memory cgroup's OOM counter (v1 memory.oom_control, v2 memory.events).
+        func oomKills() -> Int {
+            for dir in Leftovers.cgroupDirs(for: id) {
+                for file in ["memory.oom_control", "memory.events"] {
+                    guard let text = readFile(dir + "/" + file) else { continue }
+                    for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
+                        return Int(line.dropFirst(9)) ?? 0
+                    }
+                }
+            }
+            return 0
+        }
+        var waited = 0
+        while oomKills() == 0 && waited < 1000 { usleep(20_000); waited += 1 }
+        #expect(oomKills() > 0, "the child was OOM-killed")
+        usleep(1_000_000)  // a few more stats lines after the OOM
         #expect(sb.run(["kill", id, "KILL"]).status == 0)
         let r = events.wait(timeout: 20)
         #expect(!r.timedOut && r.status == 0, "events ends when the container stops: \(r)")

@@ -54,8 +54,16 @@ struct ResourceLimitTests {
         defer { sb.cleanup() }
         let id = try startDetached(sb, "cpuquota", args: ["sh", "-c", "while :; do :; done"],
                                    linux: ["resources": ["cpu": ["quota": 10000, "period": 100000]]])
-        usleep(600_000)
-        let r = sb.run(["events", "--stats", id])
+        // The busy loop is throttled every period once it runs: poll `events --stats`
+        // until it shows (a safety deadline, not a timing assertion).
+        var r = sb.run(["events", "--stats", id])
+        for _ in 0..<100 {
+            let ev = parseJSON(r.stdout) as? [String: Any]
+            let t = ((ev?["data"] as? [String: Any])?["cpu"] as? [String: Any])?["throttling"] as? [String: Any]
+            if (jsonNumber(t?["throttledPeriods"]) ?? 0) > 0 { break }
+            usleep(100_000)
+            r = sb.run(["events", "--stats", id])
+        }
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.hasSuffix("\n") && r.stdout.split(separator: "\n").count == 1, "one JSON line: \(r)")
         let event = try #require(parseJSON(r.stdout) as? [String: Any], "\(r)")

@@ -18,6 +18,9 @@ protocol Cgroup {
     /// New limits for an existing cgroup (`update`). Device rules are left as
     /// they are, as runc does. On failure every file already written is put back.
     func update(_ resources: Resources) throws(RuntimeError)
+    /// Writes the limits through `w`; device rules only when `devices` (create).
+    func apply(_ resources: Resources?, _ w: KnobWriter, devices: Bool) throws(RuntimeError)
+    var log: RuntimeLog { get }
     func add(_ pid: pid_t) throws(RuntimeError)
     /// An O_PATH/O_DIRECTORY fd for CLONE_INTO_CGROUP, when the host allows it.
     func cloneFD() -> Int32?
@@ -32,6 +35,17 @@ protocol Cgroup {
     func oomKillCount() -> UInt64
     /// A descriptor that turns readable when the cgroup runs out of memory, for `events`.
     func oomWatch() -> OOMWatch?
+}
+
+extension Cgroup {
+    /// The same for both drivers: apply with a journal, undo it on failure.
+    func update(_ resources: Resources) throws(RuntimeError) {
+        let w = KnobWriter(journaling: true, log: log)
+        do { try apply(resources, w, devices: false) } catch {
+            w.rollback()
+            throw error
+        }
+    }
 }
 
 enum Cgroups {

@@ -42,14 +42,6 @@ struct CgroupV1: Cgroup {
         try apply(resources, KnobWriter(journaling: false, log: log), devices: true)
     }
 
-    func update(_ resources: Resources) throws(RuntimeError) {
-        let w = KnobWriter(journaling: true, log: log)
-        do { try apply(resources, w, devices: false) } catch {
-            w.rollback()
-            throw error
-        }
-    }
-
     /// mkdir -p under one hierarchy; new cpuset levels start from their parent's cpus and mems.
     private func makeDirectory(mount: String) throws(RuntimeError) {
         var current = mount

@@ -25,14 +25,6 @@ struct CgroupV2: Cgroup {
         try apply(resources, KnobWriter(journaling: false, log: log), devices: true)
     }
 
-    func update(_ resources: Resources) throws(RuntimeError) {
-        let w = KnobWriter(journaling: true, log: log)
-        do { try apply(resources, w, devices: false) } catch {
-            w.rollback()
-            throw error
-        }
-    }
-
     func add(_ pid: pid_t) throws(RuntimeError) { try Cgroups.writeKnob(dir, "cgroup.procs", String(pid)) }
 
     func cloneFD() -> Int32? {

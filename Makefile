@@ -4,8 +4,13 @@ RELEASE_BIN := .build/release
 DEBUG_BIN   := .build/debug
 # Debian packages: the demo needs a static busybox; the tests also compare with
 # runc's behaviour where useful and use iproute2 for joined network namespaces.
-RUN_DEPS    := busybox-static iproute2 jq libseccomp-dev
-TEST_DEPS   := $(RUN_DEPS) runc
+# berthd and berth link libcurl (registries), libarchive (layers), SQLite
+# (metadata) and OpenSSL's libcrypto (digests).
+BUILD_DEPS  := libseccomp-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev libssl-dev
+RUN_DEPS    := busybox-static iproute2 jq $(BUILD_DEPS)
+# The image tests run a real CNCF registry (docker-registry), one with
+# htpasswd auth (apache2-utils), and check interoperability with skopeo and umoci.
+TEST_DEPS   := $(RUN_DEPS) runc docker-registry apache2-utils skopeo umoci
 BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time
 DEMO_DIR    ?= /tmp/berth-demo
 
@@ -17,6 +22,7 @@ deps:
 	@scripts/install-deps.sh $(TEST_DEPS)
 
 build:
+	@scripts/install-deps.sh $(BUILD_DEPS)
 	$(SWIFT) build
 
 # berth-runtime is linked fully static (Swift stdlib and libc): no dynamic

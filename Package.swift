@@ -17,6 +17,11 @@ let package = Package(
     products: [
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
         .executable(name: "berth-shim", targets: ["berth-shim"]),
+        .executable(name: "berthd", targets: ["berthd"]),
+        .executable(name: "berth", targets: ["berth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(name: "CBerth"),
@@ -29,6 +34,25 @@ let package = Package(
         .target(name: "Shim", dependencies: ["RPC", "OCI", "CBerth"], swiftSettings: lean),
         .executableTarget(name: "berth-shim", dependencies: ["Shim", "RPC", "OCI", "CBerth"], swiftSettings: lean,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--gc-sections"])]),
+
+        // berthd and the berth CLI (issue 5 onward): FoundationEssentials, threads
+        // and Swift concurrency are allowed here; C libraries come from Debian.
+        .target(name: "CDigest", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "CHTTP", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CArchive", linkerSettings: [.linkedLibrary("archive")]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Content", dependencies: ["OCI", "CDigest"]),
+        .target(name: "Registry", dependencies: ["Content", "OCI", "CHTTP", "CDigest"]),
+        .target(name: "Unpack", dependencies: ["Content", "CArchive", "CDigest", "OCI"]),
+        .target(name: "Snapshots", dependencies: ["CBerth", "OCI"]),
+        .target(name: "Metadata", dependencies: ["CSQLite", "OCI"]),
+        .target(name: "Manager", dependencies: ["Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth"]),
+        .executableTarget(name: "berthd", dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "berth", dependencies: ["Manager", "RPC", "OCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),
+        .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "OCI"]),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
+        .testTarget(name: "ManagerTests", dependencies: ["Manager", "RPC", "OCI"]),
         .testTarget(name: "ShimTests", dependencies: ["RPC"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests"),

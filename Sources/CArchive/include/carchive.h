@@ -1,0 +1,3 @@
+#ifndef CArchive_H
+#define CArchive_H
+#endif

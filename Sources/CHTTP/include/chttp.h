@@ -1,0 +1,3 @@
+#ifndef CHTTP_H
+#define CHTTP_H
+#endif

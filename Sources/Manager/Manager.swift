@@ -1,0 +1,1 @@
+// Manager: see docs/berthd.md (issue 5).

@@ -1,0 +1,1 @@
+// Metadata: see docs/berthd.md (issue 5).

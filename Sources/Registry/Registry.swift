@@ -1,0 +1,1 @@
+// Registry: see docs/berthd.md (issue 5).

@@ -1,0 +1,1 @@
+// Snapshots: see docs/berthd.md (issue 5).

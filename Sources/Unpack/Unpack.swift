@@ -1,0 +1,1 @@
+// Unpack: see docs/berthd.md (issue 5).

@@ -1,0 +1,1 @@
+print("berth: not built yet")

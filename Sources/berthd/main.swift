@@ -1,0 +1,1 @@
+print("berthd: not built yet")

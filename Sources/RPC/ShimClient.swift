@@ -115,7 +115,9 @@ public final class ShimClient {
         Int(try call(ShimMethod.attach.rawValue, AttachParams(output: output, stdin: stdin, execID: execID).json)["written"]?.int64Value ?? 0)
     }
     public func closeStdin(execID: String? = nil) throws(RPCError) { _ = try call(.closeStdin, ExecRef(execID: execID).json, as: Empty.self) }
-    public func connect() throws(RPCError) -> ConnectResult { try call(.connect, as: ConnectResult.self) }
+    public func connect(events: String? = nil) throws(RPCError) -> ConnectResult {
+        try call(.connect, ConnectParams(events: events).json, as: ConnectResult.self)
+    }
     public func pause() throws(RPCError) { _ = try call(.pause, as: Empty.self) }
     public func resume() throws(RPCError) { _ = try call(.resume, as: Empty.self) }
     public func update(resources: JSONValue) throws(RPCError) { _ = try call(.update, UpdateParams(resources: resources).json, as: Empty.self) }

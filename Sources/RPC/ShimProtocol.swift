@@ -23,6 +23,20 @@ public enum ShimNotification: String, Sendable {
     case exit
     /// Output of the container, to connections that attached: `{"stream", "data"}`.
     case output
+    /// An event to the manager's events address (`ShimEventTopic`).
+    case event
+}
+
+/// The topics of `event` notifications (docs/shim-protocol.md, Events).
+public enum ShimEventTopic: String, Sendable, CaseIterable {
+    /// The container's init exited: pid, exitStatus, exitedAt, oomKilled?.
+    case exit
+    /// The kernel's OOM killer acted in the container's memory cgroup.
+    case oom
+    /// An exec'd process started: execID, pid.
+    case execStarted
+    /// An exec'd process exited: execID, pid, exitStatus, exitedAt.
+    case execExited
 }
 
 /// Params and results: Decodable through JSONValueDecoder, written back with `json`.
@@ -170,12 +184,17 @@ public struct ExitInfo: RPCValue, Equatable {
     public var exitedAt: String
     /// Set when the status was not observed but derived (the shim was killed).
     public var reason: String?
-    public init(id: String, pid: Int, exitStatus: Int, exitedAt: String, reason: String? = nil, execID: String? = nil) {
+    /// True when the kernel's OOM killer acted in the container's cgroup before
+    /// the init exited (Docker's State.OOMKilled); absent otherwise.
+    public var oomKilled: Bool?
+    public init(id: String, pid: Int, exitStatus: Int, exitedAt: String, reason: String? = nil, execID: String? = nil,
+                oomKilled: Bool? = nil) {
         self.id = id; self.pid = pid; self.exitStatus = exitStatus; self.exitedAt = exitedAt; self.reason = reason; self.execID = execID
+        self.oomKilled = oomKilled
     }
     public var json: JSONValue {
         object([("id", .string(id)), ("execID", execID.map(JSONValue.string)), ("pid", .int(pid)), ("exitStatus", .int(exitStatus)),
-                ("exitedAt", .string(exitedAt)), ("reason", reason.map(JSONValue.string))])
+                ("exitedAt", .string(exitedAt)), ("reason", reason.map(JSONValue.string)), ("oomKilled", oomKilled.map(JSONValue.bool))])
     }
 }
 
@@ -237,14 +256,32 @@ public struct ResizeParams: RPCValue, Equatable {
     public var json: JSONValue { object([("width", .int(width)), ("height", .int(height)), ("execID", execID.map(JSONValue.string))]) }
 }
 
+/// connect's params: a manager coming back names where events go now.
+public struct ConnectParams: RPCValue, Equatable {
+    /// The manager's events address ("unix:///path" or "/path"); absent keeps
+    /// the current one. Events waiting in the queue are sent there at once.
+    public var events: String?
+    public init(events: String? = nil) { self.events = events }
+    public var json: JSONValue { object([("events", events.map(JSONValue.string))]) }
+}
+
 /// The result of connect: who is who, for a manager that (re)connects.
 public struct ConnectResult: RPCValue, Equatable {
     public var version: Int
     public var shimPid: Int
     /// The container's init pid; 0 before create.
     public var pid: Int
-    public init(version: Int, shimPid: Int, pid: Int) { self.version = version; self.shimPid = shimPid; self.pid = pid }
-    public var json: JSONValue { ["version": .int(version), "shimPid": .int(shimPid), "pid": .int(pid)] }
+    /// The events address in use, if any.
+    public var events: String?
+    /// Events still waiting to be delivered after this call's attempt.
+    public var queuedEvents: Int?
+    public init(version: Int, shimPid: Int, pid: Int, events: String? = nil, queuedEvents: Int? = nil) {
+        self.version = version; self.shimPid = shimPid; self.pid = pid; self.events = events; self.queuedEvents = queuedEvents
+    }
+    public var json: JSONValue {
+        object([("version", .int(version)), ("shimPid", .int(shimPid)), ("pid", .int(pid)), ("events", events.map(JSONValue.string)),
+                ("queuedEvents", queuedEvents.map(JSONValue.int))])
+    }
 }
 
 public struct AttachParams: RPCValue, Equatable {

@@ -6,7 +6,7 @@ import RPC
 /// berth-shim's command line: `start` and `delete` (docs/shim-protocol.md).
 public enum ShimCommand {
     static let usage = """
-    usage: berth-shim start  --id ID --bundle DIR [--runtime PATH] [--runtime-root DIR] [--socket PATH]
+    usage: berth-shim start  --id ID --bundle DIR [--runtime PATH] [--runtime-root DIR] [--socket PATH] [--events ADDRESS]
            berth-shim delete --id ID --bundle DIR [--runtime PATH] [--runtime-root DIR]
     """
 
@@ -17,6 +17,7 @@ public enum ShimCommand {
         var runtime: String?
         var runtimeRoot: String?
         var socket: String?
+        var events: String?
     }
 
     static func parse(_ args: [String]) throws(RPCError) -> Options {
@@ -39,6 +40,7 @@ public enum ShimCommand {
             case "--runtime": o.runtime = try v()
             case "--runtime-root": o.runtimeRoot = try v()
             case "--socket": o.socket = try v()
+            case "--events": o.events = try v()
             case "-h", "--help": o.command = "help"
             default:
                 if a.hasPrefix("-") || !o.command.isEmpty { throw RPCError(RPCError.invalidParams, "unknown argument \(a)") }
@@ -124,7 +126,9 @@ public enum ShimCommand {
             socketPath = "/run/berth-shim/\(o.id).sock"
         }
         let config = ShimConfig(id: o.id, bundle: bundle, runtime: o.runtime.map(Sys.absolute) ?? defaultRuntime(),
-                                runtimeRoot: o.runtimeRoot.map(Sys.absolute), socketPath: socketPath)
+                                runtimeRoot: o.runtimeRoot.map(Sys.absolute), socketPath: socketPath,
+                                eventsAddress: o.events.flatMap { $0.isEmpty ? nil : $0 },
+                                eventQueueCapacity: getenv("BERTH_SHIM_EVENT_QUEUE").flatMap { Int(String(cString: $0)) } ?? 1024)
         let ready = try Sys.pipe()
         let pid = cb_fork()
         if pid < 0 { throw Sys.fail("fork") }

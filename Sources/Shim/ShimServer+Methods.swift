@@ -1,4 +1,5 @@
 import CBerth
+import CgroupEvents
 import Glibc
 import OCI
 import RPC
@@ -34,7 +35,7 @@ extension ShimServer {
             case .pause: try pause(); result = Empty().json
             case .closeStdin: try closeStdin(ExecRef.decode(params)); result = Empty().json
             case .attach: result = try attach(c, AttachParams.decode(params))
-            case .connect: result = ConnectResult(version: ShimProtocol.version, shimPid: Int(getpid()), pid: Int(initPid)).json
+            case .connect: result = connect(try ConnectParams.decode(params)).json
             case .resizePty: try resizePty(ResizeParams.decode(params)); result = Empty().json
             case .resume: try resume(); result = Empty().json
             case .update: try update(UpdateParams.decode(params)); result = Empty().json
@@ -100,8 +101,21 @@ extension ShimServer {
         e.stdinFD = got.stdin
         execs[p.execID] = e
         streams += got.streams
+        persist()
+        events.emit(.execStarted, id: config.id, fields: [("execID", .string(p.execID)), ("pid", .int(pid))])
         reap()
         return PidResult(pid: Int(pid))
+    }
+
+    /// A manager (re)connecting: where events go from now on, and what is still queued.
+    func connect(_ p: ConnectParams) -> ConnectResult {
+        if let a = p.events {
+            events.setAddress(a.isEmpty ? nil : a)
+            persist()
+        }
+        events.flush()
+        return ConnectResult(version: ShimProtocol.version, shimPid: Int(getpid()), pid: Int(initPid),
+                             events: events.address, queuedEvents: events.pending)
     }
 
     func deleteExec(_ e: ExecProcess) throws(RPCError) -> ExitInfo {
@@ -112,18 +126,23 @@ extension ShimServer {
         return x
     }
 
+    /// Closes the process's stdin: a pipe is closed (the reader gets EOF); on a
+    /// terminal the shim types the terminal's end-of-file character (VEOF,
+    /// normally Ctrl-D), which a canonical-mode reader at the start of a line
+    /// reads as EOF, as when a user presses Ctrl-D. Either way later attach
+    /// input is refused.
     func closeStdin(_ ref: ExecRef) throws(RPCError) {
         try requireContainer()
         if let name = ref.execID {
             guard let e = execs[name] else { throw RPCError(RPCError.notFound, "no exec \(name) in container \(config.id)") }
             guard e.stdinFD >= 0 else { throw RPCError(RPCError.failedPrecondition, "exec \(name) has no stdin (or it was closed)") }
-            if e.ptyMaster >= 0 { throw RPCError(RPCError.notImplemented, "closeStdin of a terminal is not implemented yet") }
+            if e.ptyMaster >= 0 { try Stdio.typeEOF(e.stdinFD) }
             close(e.stdinFD)
             e.stdinFD = -1
             return
         }
         guard stdinFD >= 0 else { throw RPCError(RPCError.failedPrecondition, "container \(config.id) has no stdin pipe (or it was closed)") }
-        if ptyMaster >= 0 { throw RPCError(RPCError.notImplemented, "closeStdin of a terminal is not implemented yet") }
+        if ptyMaster >= 0 { try Stdio.typeEOF(stdinFD) }
         close(stdinFD)
         stdinFD = -1
     }
@@ -199,6 +218,7 @@ extension ShimServer {
         }
         initPid = pid
         status = .created
+        oomWatch = OOMWatch.forProcess(pid)
         persist()
         // The init may have died already (it is our child now: reparented to this subreaper).
         reap()

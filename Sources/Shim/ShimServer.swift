@@ -1,4 +1,5 @@
 import CBerth
+import CgroupEvents
 import Glibc
 import OCI
 import RPC
@@ -9,9 +10,15 @@ public struct ShimConfig: Sendable {
     public var runtime: String
     public var runtimeRoot: String?
     public var socketPath: String
+    /// The manager's events address (`--events`), if any.
+    public var eventsAddress: String?
+    /// How many undelivered events are kept (BERTH_SHIM_EVENT_QUEUE, default 1024).
+    public var eventQueueCapacity: Int
 
-    public init(id: String, bundle: String, runtime: String, runtimeRoot: String?, socketPath: String) {
+    public init(id: String, bundle: String, runtime: String, runtimeRoot: String?, socketPath: String,
+                eventsAddress: String? = nil, eventQueueCapacity: Int = 1024) {
         self.id = id; self.bundle = bundle; self.runtime = runtime; self.runtimeRoot = runtimeRoot; self.socketPath = socketPath
+        self.eventsAddress = eventsAddress; self.eventQueueCapacity = eventQueueCapacity
     }
 }
 
@@ -74,6 +81,11 @@ public final class ShimServer {
     /// The container's terminal (a dup of the master the runtime sent), for resizePty.
     var ptyMaster: Int32 = -1
     var textRanges: [(UInt, Int)]?
+    /// Events to the manager (exit, oom, execStarted, execExited).
+    let events: EventSink
+    /// The container's memory cgroup, watched for OOM kills from create until the init exits.
+    var oomWatch: OOMWatch?
+    var oomKilled = false
     var readBuf = [UInt8](repeating: 0, count: 32768)
 
     var address: String { "unix://" + config.socketPath }
@@ -82,6 +94,7 @@ public final class ShimServer {
     public init(config: ShimConfig) throws(RPCError) {
         self.config = config
         runner = RuntimeRunner(path: config.runtime, root: config.runtimeRoot, logPath: config.bundle + "/shim-runtime.log")
+        events = EventSink(address: config.eventsAddress, capacity: config.eventQueueCapacity)
         signal(SIGPIPE, SIG_IGN)
         let sfd = cb_signalfd_chld()
         if sfd < 0 { throw Sys.fail("signalfd") }
@@ -103,7 +116,10 @@ public final class ShimServer {
         let st = ShimState(id: config.id, bundle: config.bundle, pid: Int(getpid()), address: address, runtime: config.runtime,
                            runtimeRoot: config.runtimeRoot, status: status.rawValue,
                            containerPid: initPid > 0 ? Int(initPid) : nil, exitStatus: exit?.exitStatus,
-                           exitedAt: exit?.exitedAt, logPath: logPath)
+                           exitedAt: exit?.exitedAt, logPath: logPath, eventsAddress: events.address,
+                           execs: execs.values.sorted { $0.id < $1.id }.map {
+                               ShimState.Exec(execID: $0.id, pid: Int($0.pid), exitStatus: $0.exit?.exitStatus, exitedAt: $0.exit?.exitedAt)
+                           })
         try? st.save()
     }
 
@@ -118,8 +134,14 @@ public final class ShimServer {
 
     public func run() {
         while !quit {
+            // Fixed slots first: the listener, SIGCHLD, the events connection and
+            // the OOM watch (fd -1 when absent: poll skips it), then the output
+            // streams, then the clients.
             var fds: [pollfd] = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                                 pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+                                 pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+                                 pollfd(fd: events.fd, events: events.pollEvents, revents: 0),
+                                 pollfd(fd: oomWatch?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
+            let fixed = fds.count
             for s in streams { fds.append(pollfd(fd: s.fd, events: Int16(POLLIN), revents: 0)) }
             let clientFDs = Array(clients.keys)
             for fd in clientFDs {
@@ -128,13 +150,23 @@ public final class ShimServer {
             }
             // Once idle for a second after some work, the text pages that work
             // mapped are dropped (Sys.trimText): an idle shim's RSS stays small.
-            let n = poll(&fds, nfds_t(fds.count), busy ? 1000 : -1)
+            // Undelivered events shorten the wait to their next reconnect attempt.
+            var timeout: Int32 = busy ? 1000 : -1
+            let retry = events.timeout()
+            if retry >= 0 && (timeout < 0 || retry < timeout) { timeout = retry }
+            let n = poll(&fds, nfds_t(fds.count), timeout)
             if n < 0 { if errno == EINTR { continue }; break }
-            if n == 0 { Sys.trimText(&textRanges); busy = false; continue }
+            if n == 0 {
+                events.flush()
+                if busy && events.timeout() < 0 { Sys.trimText(&textRanges); busy = false }
+                continue
+            }
             busy = true
             if fds[1].revents != 0 { reap() }
-            for k in 0..<streams.count where k + 2 < fds.count {
-                if fds[k + 2].revents != 0 { readStream(fds[k + 2].fd) }
+            if fds[2].revents != 0 { events.handle(revents: fds[2].revents) }
+            if fds[3].revents != 0 { checkOOM() }
+            for k in 0..<streams.count where k + fixed < fds.count {
+                if fds[k + fixed].revents != 0 { readStream(fds[k + fixed].fd) }
             }
             for p in fds where clients[p.fd] != nil && p.revents != 0 {
                 guard let c = clients[p.fd] else { continue }
@@ -235,6 +267,9 @@ public final class ShimServer {
         let info = ExitInfo(id: config.id, pid: Int(e.pid), exitStatus: st, exitedAt: Clock.rfc3339(), execID: e.id)
         e.exit = info
         e.closeFDs()
+        persist()
+        events.emit(.execExited, id: config.id, fields: [("execID", .string(e.id)), ("pid", .int(e.pid)),
+                                                          ("exitStatus", .int(st)), ("exitedAt", .string(info.exitedAt))])
         broadcast(.notification(method: ShimNotification.exit.rawValue, params: info.json))
         for w in e.waiters { if let c = clients[w.fd] { send(c, .result(id: w.id, result: info.json)) } }
         e.waiters = []
@@ -242,13 +277,30 @@ public final class ShimServer {
 
     func recordExit(status st: Int, reason: String? = nil) {
         drainStreams(owner: nil)
-        let info = ExitInfo(id: config.id, pid: Int(initPid), exitStatus: st, exitedAt: Clock.rfc3339(), reason: reason)
+        // An OOM kill that ended the init is reported (and marked) before its exit.
+        checkOOM()
+        oomWatch = nil
+        let info = ExitInfo(id: config.id, pid: Int(initPid), exitStatus: st, exitedAt: Clock.rfc3339(), reason: reason,
+                            oomKilled: oomKilled ? true : nil)
         exit = info
         if status != .deleted { status = .stopped }
         persist()
+        var fields: [(String, JSONValue)] = [("pid", .int(initPid)), ("exitStatus", .int(st)), ("exitedAt", .string(info.exitedAt))]
+        if oomKilled { fields.append(("oomKilled", true)) }
+        if let reason { fields.append(("reason", .string(reason))) }
+        events.emit(.exit, id: config.id, fields: fields)
         broadcast(.notification(method: ShimNotification.exit.rawValue, params: info.json))
         for w in waiters { if let c = clients[w.fd] { send(c, .result(id: w.id, result: info.json)) } }
         waiters = []
+    }
+
+    /// Reads the OOM watch (when it has news) and reports the kills as one oom event.
+    func checkOOM() {
+        guard let w = oomWatch else { return }
+        let kills = w.drain()
+        guard kills > 0 else { return }
+        oomKilled = true
+        events.emit(.oom, id: config.id, fields: [("count", .int(kills))])
     }
 
     func readStream(_ fd: Int32) {

@@ -20,6 +20,23 @@ public struct ShimState: Decodable, Sendable {
     public var exitStatus: Int?
     public var exitedAt: String?
     public var logPath: String?
+    /// Where events go (the manager's events address), if anywhere.
+    public var eventsAddress: String?
+    /// The execs not yet deleted, with their exit once they have exited.
+    public var execs: [Exec]?
+
+    public struct Exec: Decodable, Sendable {
+        public var execID: String
+        public var pid: Int
+        public var exitStatus: Int?
+        public var exitedAt: String?
+        var json: JSONValue {
+            var pairs: [(String, JSONValue)] = [("execID", .string(execID)), ("pid", .int(pid))]
+            if let exitStatus { pairs.append(("exitStatus", .int(exitStatus))) }
+            if let exitedAt { pairs.append(("exitedAt", .string(exitedAt))) }
+            return .object(pairs)
+        }
+    }
 
     public var json: JSONValue {
         var pairs: [(String, JSONValue)] = [
@@ -32,6 +49,8 @@ public struct ShimState: Decodable, Sendable {
         if let exitStatus { pairs.append(("exitStatus", .int(exitStatus))) }
         if let exitedAt { pairs.append(("exitedAt", .string(exitedAt))) }
         if let logPath { pairs.append(("logPath", .string(logPath))) }
+        if let eventsAddress { pairs.append(("eventsAddress", .string(eventsAddress))) }
+        if let execs, !execs.isEmpty { pairs.append(("execs", .array(execs.map(\.json)))) }
         return .object(pairs)
     }
 

@@ -87,3 +87,20 @@ struct StdioSetup {
         out.w = -1; err.w = -1; input.r = -1
     }
 }
+
+enum Stdio {
+    /// Types the terminal's end-of-file character (c_cc[VEOF], Ctrl-D unless
+    /// the program changed it) into the pty master `fd`.
+    static func typeEOF(_ fd: Int32) throws(RPCError) {
+        var t = termios()
+        var eof: UInt8 = 4
+        if tcgetattr(fd, &t) == 0 {
+            eof = withUnsafeBytes(of: &t.c_cc) { $0[Int(VEOF)] }
+            if eof == 0 { eof = 4 }
+        }
+        var b = eof
+        var n = -1
+        repeat { n = write(fd, &b, 1) } while n < 0 && errno == EINTR
+        if n != 1 { throw Sys.fail("write EOF to the terminal") }
+    }
+}

@@ -37,13 +37,13 @@ final class ShimSandbox {
 
     var shimArgs: [String] { ["--id", id, "--bundle", bundle, "--runtime", TestEnv.runtimePath, "--runtime-root", root] }
 
-    func shimCommand(_ command: String) -> CommandResult {
-        runCommand([TestEnv.shimPath, command] + shimArgs, timeout: 30)
+    func shimCommand(_ command: String, extra: [String] = [], environment: [String: String]? = nil) -> CommandResult {
+        runCommand([TestEnv.shimPath, command] + shimArgs + extra, environment: environment, timeout: 30)
     }
 
     @discardableResult
-    func start() throws -> StartOutput {
-        let r = shimCommand("start")
+    func start(extra: [String] = [], environment: [String: String]? = nil) throws -> StartOutput {
+        let r = shimCommand("start", extra: extra, environment: environment)
         guard r.status == 0 else { throw TestFailure("berth-shim start failed: \(r)") }
         let lines = r.stdout.split(separator: "\n")
         guard lines.count == 1, let obj = parseJSON(String(lines[0])) as? [String: Any],

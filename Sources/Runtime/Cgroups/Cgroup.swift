@@ -1,3 +1,4 @@
+import CgroupEvents
 import CBerth
 import Glibc
 import OCI

@@ -1,3 +1,4 @@
+import CgroupEvents
 import Glibc
 import OCI
 

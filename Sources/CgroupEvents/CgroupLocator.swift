@@ -1,0 +1,61 @@
+import CBerth
+import Glibc
+
+/// Where a process's memory cgroup is, seen from this process's mount table.
+/// The shim runs in the host's cgroup namespace, so /proc/PID/cgroup names
+/// host paths.
+public enum CgroupLocator {
+    public enum MemoryDir: Equatable {
+        case v1(String)
+        case v2(String)
+    }
+
+    public static func memoryDir(of pid: Int32) -> MemoryDir? {
+        guard let cgroups = read("/proc/\(pid)/cgroup"), let mountinfo = read("/proc/self/mountinfo") else { return nil }
+        var v1Path: String?, v2Path: String?
+        for line in cgroups.split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            if f[1].split(separator: ",").contains("memory") { v1Path = String(f[2]) }
+            if f[0] == "0" && f[1].isEmpty { v2Path = String(f[2]) }
+        }
+        // mountinfo: id parent major:minor root mountpoint opts ... - fstype source superopts
+        for line in mountinfo.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-") else { continue }
+            let head = fields[..<dash], tail = Array(fields[(dash + 1)...])
+            guard head.count >= 5, tail.count >= 3 else { continue }
+            let root = String(head[head.startIndex + 3]), mountpoint = String(head[head.startIndex + 4])
+            if tail[0] == "cgroup", let p = v1Path, tail[2].split(separator: ",").contains("memory") {
+                return .v1(mountpoint + relative(p, to: root))
+            }
+            if tail[0] == "cgroup2", v1Path == nil, let p = v2Path {
+                let dir = mountpoint + relative(p, to: root)
+                if access(dir + "/memory.events", F_OK) == 0 { return .v2(dir) }
+            }
+        }
+        return nil
+    }
+
+    /// `path` below the mount's root (a mount of a sub-hierarchy shows its own root).
+    private static func relative(_ path: String, to root: String) -> String {
+        if root == "/" { return path == "/" ? "" : path }
+        if path.hasPrefix(root) { return String(path.dropFirst(root.count)) }
+        return path
+    }
+
+    static func read(_ path: String) -> String? {
+        let fd = cb_open(path, O_RDONLY | O_CLOEXEC, 0)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -11,7 +11,7 @@ RUN_DEPS    := busybox-static iproute2 jq $(BUILD_DEPS)
 # The image tests run a real CNCF registry (docker-registry), one with
 # htpasswd auth (apache2-utils), and check interoperability with skopeo and umoci.
 TEST_DEPS   := $(RUN_DEPS) runc docker-registry apache2-utils skopeo umoci
-BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time
+BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time containerd python3
 DEMO_DIR    ?= /tmp/berth-demo
 
 .PHONY: all build release deps demo test unit-test bench clean
@@ -47,7 +47,9 @@ test:
 
 bench: release
 	@scripts/install-deps.sh $(BENCH_DEPS)
+	$(SWIFT) build -c release -Xswiftc -static-executable --product berth-shim
 	bench/runtime.sh --berth $(CURDIR)/$(RELEASE_BIN)/berth-runtime
+	bench/shim.sh --shim $(CURDIR)/$(RELEASE_BIN)/berth-shim --runtime $(CURDIR)/$(RELEASE_BIN)/berth-runtime
 
 clean:
 	rm -rf .build

@@ -194,6 +194,9 @@ public enum ShimCommand {
             runtimeStatus = v["status"]?.stringValue
         }
         if runtimeStatus != nil { try runner.run(["delete", "--force", o.id]) }
+        // What the bundle has mounted (the rootfs from the manager's snapshot) goes too.
+        let stuck = Sys.unmountAll(under: bundle)
+        if !stuck.isEmpty { throw RPCError(RPCError.shimFailed, "cannot unmount \(stuck.joined(separator: ", ")): \(Sys.errorText())") }
 
         let info: ExitInfo
         if let code = st.exitStatus, let at = st.exitedAt {

@@ -135,3 +135,41 @@ enum Sys {
         return pid
     }
 }
+
+extension Sys {
+    /// Unmounts everything mounted at or below `dir`'s children (a bundle's
+    /// rootfs, mounted there by the manager from a snapshot), deepest first,
+    /// lazily (MNT_DETACH) so a busy mount still leaves the namespace.
+    /// Returns the mount points it could not unmount.
+    @discardableResult
+    static func unmountAll(under dir: String) -> [String] {
+        let prefix = dir.hasSuffix("/") ? dir : dir + "/"
+        var points: [String] = []
+        for line in (readText("/proc/self/mountinfo") ?? "").split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count > 4 else { continue }
+            let point = unescapeMountField(String(f[4]))
+            if point.hasPrefix(prefix) { points.append(point) }
+        }
+        var failed: [String] = []
+        // Deepest first; a path mounted twice is unmounted as often.
+        for p in points.sorted(by: { $0.utf8.count > $1.utf8.count }) where umount2(p, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
+            failed.append(p)
+        }
+        return failed
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134.
+    static func unescapeMountField(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == 92, i + 3 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v); i += 4
+            } else { out.append(b[i]); i += 1 }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

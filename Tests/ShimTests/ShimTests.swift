@@ -550,6 +550,14 @@ struct ShimTests {
     @Test func deleteAfterTheShimWasKilled() throws {
         let sb = try ShimSandbox("dead", args: ["sleep", "1000"])
         defer { sb.cleanup() }
+        // The rootfs is a mount, as when a manager mounts a snapshot there.
+        #expect(runCommand(["mount", "--bind", sb.bundle + "/rootfs", sb.bundle + "/rootfs"]).status == 0)
+        func bundleMounts() -> [String] {
+            (readFile("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap {
+                let f = $0.split(separator: " "); return f.count > 4 && f[4].hasPrefix(sb.bundle + "/") ? String(f[4]) : nil
+            }
+        }
+        #expect(bundleMounts() == [sb.bundle + "/rootfs"])
         try sb.start()
         let c = try sb.client()
         let pid = try c.create().pid
@@ -570,6 +578,7 @@ struct ShimTests {
         #expect(eventually { !processAlive(pid) }, "the container was killed")
         #expect(sb.runtimeState().status != 0, "the runtime forgot the container")
         #expect(!fileExists(sb.bundle + "/shim.json") && !fileExists(sb.bundle + "/shim.sock"))
+        #expect(bundleMounts().isEmpty, "berth-shim delete unmounts what the bundle mounted")
         // Nothing left to delete now; a new shim may start.
         #expect(sb.shimCommand("delete").status != 0)
         let fresh = try sb.start()

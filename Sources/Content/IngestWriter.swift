@@ -115,6 +115,21 @@ public final class IngestWriter: @unchecked Sendable {
         try rehashExisting(directory + "/data")
     }
 
+    /// Reads back the bytes written so far, in order (to replay a resumed ingest's prefix to a
+    /// consumer that must see the blob from its first byte).
+    public func readBack(chunkSize: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var at: Int64 = 0
+        while at < offset {
+            let n = pread(fd, buffer.baseAddress, min(chunkSize, Int(offset - at)), off_t(at))
+            if n < 0 { if errno == EINTR { continue }; throw ContentError.io(operation: "read", path: directory + "/data", errno: errno) }
+            if n == 0 { break }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            at += Int64(n)
+        }
+    }
+
     /// The digest of the bytes written so far.
     public var digestSoFar: Digest { hasher.copy().finalize() }
 

@@ -1,1 +1,0 @@
-// Registry: see docs/berthd.md (issue 5).

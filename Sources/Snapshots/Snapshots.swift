@@ -1,1 +1,0 @@
-// Snapshots: see docs/berthd.md (issue 5).

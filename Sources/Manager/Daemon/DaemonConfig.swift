@@ -1,0 +1,80 @@
+import Glibc
+import OCI
+
+/// berthd's configuration file (`--config`, default /etc/berth/berthd.json):
+///
+///     {"defaultRegistry": "docker.io", "insecureRegistries": ["registry.local:5000"],
+///      "registryMirrors": ["https://mirror.local"], "caFiles": ["/etc/berth/ca.pem"], "logLevel": "info"}
+///
+/// Every key is optional. An unknown key is an error naming it: a typo must
+/// not silently leave a registry secure or a mirror unused.
+public struct DaemonConfig: Codable, Sendable, Equatable {
+    /// The registry of references without one ("busybox" → docker.io/library/busybox).
+    public var defaultRegistry: String = "docker.io"
+    /// Registries reached over plain HTTP (or HTTPS without verification), as `host[:port]`.
+    /// Loopback registries are always allowed over HTTP.
+    public var insecureRegistries: [String] = []
+    /// Mirrors tried before the default registry, as URLs.
+    public var registryMirrors: [String] = []
+    /// Extra PEM files of certificate authorities, on top of the system's.
+    public var caFiles: [String] = []
+    public var logLevel: String = "info"
+
+    public static let defaultPath = "/etc/berth/berthd.json"
+    static let keys: Set<String> = ["defaultRegistry", "insecureRegistries", "registryMirrors", "caFiles", "logLevel"]
+
+    public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case defaultRegistry, insecureRegistries, registryMirrors, caFiles, logLevel
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let v = try c.decodeIfPresent(String.self, forKey: .defaultRegistry) { defaultRegistry = v }
+        if let v = try c.decodeIfPresent([String].self, forKey: .insecureRegistries) { insecureRegistries = v }
+        if let v = try c.decodeIfPresent([String].self, forKey: .registryMirrors) { registryMirrors = v }
+        if let v = try c.decodeIfPresent([String].self, forKey: .caFiles) { caFiles = v }
+        if let v = try c.decodeIfPresent(String.self, forKey: .logLevel) { logLevel = v }
+    }
+
+    /// Parses and checks a config document; `source` names it in errors.
+    public static func parse(_ bytes: [UInt8], source: String) throws(DaemonError) -> DaemonConfig {
+        let v: JSONValue
+        do { v = try JSONParser.parse(bytes) } catch { throw DaemonError("\(source): \(error.message)") }
+        guard case .object(let pairs) = v else { throw DaemonError("\(source): the configuration must be a JSON object") }
+        for (k, _) in pairs where !keys.contains(k) {
+            throw DaemonError("\(source): unknown configuration key \"\(k)\" (known: \(keys.sorted().joined(separator: ", ")))")
+        }
+        let config: DaemonConfig
+        do { config = try JSONValueDecoder().decode(DaemonConfig.self, from: v) } catch { throw DaemonError("\(source): \(error)") }
+        guard Logger.Level(name: config.logLevel) != nil else {
+            throw DaemonError("\(source): logLevel: unknown level \"\(config.logLevel)\" (debug, info, warn, error)")
+        }
+        guard !config.defaultRegistry.isEmpty, !config.defaultRegistry.contains("/") else {
+            throw DaemonError("\(source): defaultRegistry: \"\(config.defaultRegistry)\" is not a registry host[:port]")
+        }
+        return config
+    }
+
+    /// Reads the file at `path`. A missing file is an error only when it was
+    /// named on the command line (`required`); the default path may be absent.
+    public static func load(_ path: String, required: Bool) throws(DaemonError) -> DaemonConfig {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT && !required { return DaemonConfig() }
+            throw DaemonError.errno("config \(path)")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw DaemonError.errno("config \(path)") }
+            if n == 0 { break }
+            bytes += buf[0..<n]
+            if bytes.count > 1 << 20 { throw DaemonError("config \(path): larger than 1 MiB") }
+        }
+        return try parse(bytes, source: path)
+    }
+}

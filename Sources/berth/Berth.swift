@@ -1,0 +1,17 @@
+import ArgumentParser
+import Manager
+
+/// The root command. A new command is a ParsableCommand in Commands/ (one
+/// per file, `@OptionGroup var global: GlobalOptions`, a `run()` that calls
+/// berthd through `global.client()` and prints through Format/), listed here;
+/// a command group (`image ls`, `image rm`) is a command whose
+/// configuration lists its own subcommands.
+struct Berth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "A container system that does what Docker does, with berthd as its engine.",
+        version: "Berth version \(BuildInfo.version), build \(BuildInfo.gitCommit ?? "unknown")",
+        subcommands: [VersionCommand.self, InfoCommand.self])
+
+    @OptionGroup var global: GlobalOptions
+}

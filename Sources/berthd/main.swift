@@ -1,1 +1,0 @@
-print("berthd: not built yet")

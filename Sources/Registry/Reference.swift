@@ -65,12 +65,10 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
             throw .invalidReference("invalid repository name (\(s)), cannot specify 64-byte hexadecimal strings")
         }
         var (domain, remainder) = splitDomain(s, defaultDomain: defaultDomain)
+        if domain == dockerHub && !remainder.contains("/") { remainder = "library/" + remainder }
         let remote = remainder.firstIndex(of: ":").map { String(remainder[..<$0]) } ?? remainder
         if remote.lowercased() != remote {
             throw .invalidReference("invalid reference format: repository name (\(remote)) must be lowercase")
-        }
-        if domain == dockerHub && !remote.contains("/") && !remainder.hasPrefix("@") {
-            remainder = "library/" + remainder
         }
         return try parseQualified(domain + "/" + remainder)
     }

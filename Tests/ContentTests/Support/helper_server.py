@@ -68,13 +68,13 @@ class Fake(http.server.BaseHTTPRequestHandler):
         p = self.path
         if p == "/v2/":
             return self.reply(200, b"{}")
-        if p.startswith("/v2/schema1/manifests/"):
+        if p.startswith("/v2/schema1/") and "/manifests/" in p:
             body = json.dumps({"schemaVersion": 1, "name": "schema1", "tag": "latest", "architecture": "amd64",
                                "fsLayers": [], "history": []}).encode()
             return self.reply(200, body, "application/vnd.docker.distribution.manifest.v1+prettyjws")
-        if p.startswith("/v2/bad/blobs/"):
+        if p.startswith("/v2/bad/") and "/blobs/" in p:
             return self.reply(200, b"these are not the bytes you are looking for\n" * 1000, "application/octet-stream")
-        if p.startswith("/v2/redirect/blobs/"):
+        if p.startswith("/v2/redirect/") and "/blobs/" in p:
             return self.reply(307, b"", "text/plain", {"Location": "/storage/blob?signature=abc"})
         if p.startswith("/storage/blob"):
             if self.headers.get("Authorization"):

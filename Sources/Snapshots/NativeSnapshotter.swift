@@ -64,6 +64,20 @@ public final class NativeSnapshotter: Snapshotter {
         for info in try store.all() { try body(info) }
     }
 
+    public var appliesWhiteoutsByDeleting: Bool { true }
+
+    public func upperDirectory(_ key: String) throws -> String {
+        let record = try store.get(key)
+        guard record.kind == .active else {
+            throw SnapshotError(.failedPrecondition, "snapshot \(key) is \(record.kind.rawValue), not active")
+        }
+        return store.path(record.id)
+    }
+
+    public func lowerDirectories(_ key: String) throws -> [String] {
+        try store.parents(of: try store.get(key)).map(store.path)
+    }
+
     private func mounts(_ record: SnapshotStore.Record, parents: [Int64]) -> [Mount] {
         if record.kind == .view {
             return [Mount(type: "bind", source: store.path(parents.first ?? record.id), options: ["ro", "rbind"])]

@@ -86,8 +86,19 @@ public final class OverlaySnapshotter: Snapshotter {
         for info in try store.all() { try body(info) }
     }
 
-    /// The directory holding what snapshot `id` itself adds.
-    public func upperDirectory(_ key: String) throws -> String { upper(try store.get(key).id) }
+    public var appliesWhiteoutsByDeleting: Bool { false }
+
+    public func upperDirectory(_ key: String) throws -> String {
+        let record = try store.get(key)
+        guard record.kind == .active else {
+            throw SnapshotError(.failedPrecondition, "snapshot \(key) is \(record.kind.rawValue), not active")
+        }
+        return upper(record.id)
+    }
+
+    public func lowerDirectories(_ key: String) throws -> [String] {
+        try store.parents(of: try store.get(key)).map(upper)
+    }
 
     // MARK: -
 

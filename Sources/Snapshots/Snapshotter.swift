@@ -42,6 +42,18 @@ public protocol Snapshotter: Sendable {
     func usage(_ key: String) throws -> SnapshotUsage
     /// Every snapshot, parents before children (in creation order).
     func walk(_ body: (SnapshotInfo) throws -> Void) throws
+
+    /// Where a layer applied to active snapshot `key` is written without mounting
+    /// it: the overlay upper directory (apply whiteouts as overlay whiteouts), or
+    /// the copied tree of the copying snapshotter (apply whiteouts by deleting);
+    /// see `appliesWhiteoutsByDeleting`.
+    func upperDirectory(_ key: String) throws -> String
+    /// The trees of the snapshot's parents, nearest first (for an unpacker that
+    /// needs to look at what lies below).
+    func lowerDirectories(_ key: String) throws -> [String]
+    /// False for overlayfs (whiteouts are device nodes and opaque xattrs that the
+    /// kernel interprets); true for the copying snapshotter.
+    var appliesWhiteoutsByDeleting: Bool { get }
 }
 
 extension Snapshotter {

@@ -10,6 +10,9 @@
 #include <sys/types.h>
 #include <sys/xattr.h>  // listxattr, getxattr, setxattr and their l/f forms, for Swift
 
+// O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE).
+#define CA_O_PATH 010000000
+
 // openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` is resolved as
 // if `root_fd` were "/" (".." and absolute symlinks stay inside). -1/ENOSYS on
 // kernels before 5.6.

@@ -1,1 +1,0 @@
-// Unpack: see docs/berthd.md (issue 5).

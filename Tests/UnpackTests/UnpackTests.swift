@@ -150,6 +150,12 @@ import Unpack
         try cancelled.write([0x1f, 0x8b])
         cancelled.cancel()
         #expect(throws: UnpackError.self) { try cancelled.write([0]) }
+
+        // Dropped without finish: the thread is cancelled and ends.
+        do {
+            let dropped = try LayerUnpackStream(into: s.sub("t3"))
+            try dropped.write([0x1f, 0x8b])
+        }
     }
 
     @Test func rootEntryAndImpliedParents() throws {

@@ -44,7 +44,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Content", dependencies: ["OCI", "CDigest"]),
         .target(name: "Registry", dependencies: ["Content", "OCI", "CHTTP", "CDigest"]),
-        .target(name: "Unpack", dependencies: ["Content", "CArchive", "CDigest", "OCI"]),
+        .target(name: "Unpack", dependencies: ["Content", "Snapshots", "CArchive", "CDigest", "OCI"]),
         .target(name: "Snapshots", dependencies: ["CArchive", "Content", "Metadata", "OCI"]),
         .target(name: "Metadata", dependencies: ["CSQLite", "OCI"]),
         .target(name: "Manager", dependencies: ["Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth"]),

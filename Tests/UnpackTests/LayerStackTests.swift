@@ -78,6 +78,39 @@ import Unpack
     }
 
     @Test(arguments: SnapshotterKind.allCases)
+    func sharedLayersAreStoredOnceAndFailuresLeaveNothing(kind: SnapshotterKind) throws {
+        let f = SnapshotFixture()
+        let s = try f.open(kind)
+        LayerFixtures.crafted(f.root + "/base.tar", "f('base', b'b')")
+        LayerFixtures.crafted(f.root + "/a.tar", "f('a', b'a')")
+        LayerFixtures.crafted(f.root + "/b.tar", "f('b', b'b')")
+        let base = Digest(LayerFixtures.sha256(f.root + "/base.tar"))!
+        let a = Digest(LayerFixtures.sha256(f.root + "/a.tar"))!
+        let b = Digest(LayerFixtures.sha256(f.root + "/b.tar"))!
+        let imageA = ChainID.chain([base, a]), imageB = ChainID.chain([base, b])
+        #expect(try LayerUnpacker.apply(file: f.root + "/base.tar", chainID: imageA[0].description, parent: nil, diffID: base, on: s))
+        #expect(try LayerUnpacker.apply(file: f.root + "/a.tar", chainID: imageA[1].description, parent: imageA[0].description, diffID: a, on: s))
+        // The second image shares the base: it is not unpacked again.
+        #expect(try LayerUnpacker.apply(file: f.root + "/base.tar", chainID: imageB[0].description, parent: nil, diffID: base, on: s) == false)
+        #expect(try LayerUnpacker.apply(file: f.root + "/b.tar", chainID: imageB[1].description, parent: imageB[0].description, diffID: b, on: s))
+        #expect(try s.list().map(\.name) == [imageA[0], imageA[1], imageB[1]].map(\.description))
+        // A layer that fails its diffID leaves no snapshot behind.
+        #expect(throws: UnpackError.self) {
+            try LayerUnpacker.apply(file: f.root + "/b.tar", chainID: "sha256:" + String(repeating: "0", count: 64), parent: nil, diffID: a, on: s)
+        }
+        #expect(try s.list().count == 3)
+        // Two pulls racing on one layer: the second commit drops its copy.
+        let first = try PendingLayer.begin(chainID: "race", parent: nil, diffID: nil, on: s)!
+        let second = try PendingLayer.begin(chainID: "race", parent: nil, diffID: nil, on: s)!
+        try first.commit()
+        try second.commit()
+        #expect(try s.list().filter { $0.name.hasPrefix(PendingLayer.keyPrefix) }.isEmpty)
+        // Interrupted extractions are swept at start-up.
+        _ = try PendingLayer.begin(chainID: "crashed", parent: nil, diffID: nil, on: s)
+        #expect(try PendingLayer.removeStale(on: s) == 1)
+    }
+
+    @Test(arguments: SnapshotterKind.allCases)
     func busyboxImageStackRuns(kind: SnapshotterKind) throws {
         let f = SnapshotFixture()
         let s = try f.open(kind)

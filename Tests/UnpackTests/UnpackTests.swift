@@ -158,6 +158,17 @@ import Unpack
         }
     }
 
+    @Test func emptyLayersUnpack() throws {
+        let s = Scratch()
+        LayerFixtures.crafted(s.path + "/empty.tar", "pass")
+        sh("gzip -k \(s.path)/empty.tar")
+        for file in ["empty.tar", "empty.tar.gz"] {
+            let r = try LayerUnpacker.apply(file: s.path + "/" + file, to: s.sub("t-" + file))
+            #expect(r.entries == 0)
+            #expect(r.diffID.description == LayerFixtures.sha256(s.path + "/empty.tar"))
+        }
+    }
+
     @Test func rootEntryAndImpliedParents() throws {
         let s = Scratch()
         LayerFixtures.crafted(s.path + "/l.tar", """

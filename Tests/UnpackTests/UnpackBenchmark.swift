@@ -52,6 +52,17 @@ import Unpack
         let tarTime = Self.seconds { sh("mkdir \(s.path)/gnutar && tar -C \(s.path)/gnutar -xzf \(s.path)/layer.tar.gz") }
         print("GNU tar -xzf (no hashing), for reference: \(format3(tarTime)) s, \(format3(mb / tarTime)) MB/s")
     }
+
+    @Test(.enabled(if: enabled)) func twentyThousandSmallFiles() throws {
+        let s = Scratch("berth-bench")
+        let tree = s.sub("tree")
+        sh("cd \(tree) && for d in $(seq 1 200); do mkdir d$d; for f in $(seq 1 100); do head -c 1024 /dev/urandom > d$d/f$f; done; done")
+        sh("tar -C \(tree) -czf \(s.path)/small.tar.gz .")
+        let target = s.sub("t")
+        let t = try Self.seconds { _ = try LayerUnpacker.apply(file: s.path + "/small.tar.gz", to: target) }
+        let tarTime = Self.seconds { sh("mkdir \(s.path)/gnutar && tar -C \(s.path)/gnutar -xzf \(s.path)/small.tar.gz") }
+        print("unpack 20,000 files of 1 KiB (gzip): \(format3(t)) s, \(Int(20200 / t)) entries/s; GNU tar -xzf: \(format3(tarTime)) s")
+    }
 }
 
 func format3(_ x: Double) -> String {

@@ -158,6 +158,17 @@ import Unpack
         }
     }
 
+    @Test func sparseFilesKeepTheirHoles() throws {
+        let s = Scratch()
+        let tree = s.sub("tree"), target = s.sub("target")
+        sh("truncate -s 64M \(tree)/sparse && printf middle | dd of=\(tree)/sparse bs=1 seek=33554432 conv=notrunc status=none")
+        sh("tar --sparse --format=posix -C \(tree) -cf \(s.path)/l.tar .")
+        try LayerUnpacker.apply(file: s.path + "/l.tar", to: target)
+        #expect(sh("stat -c %s \(target)/sparse") == "67108864")
+        #expect(Int(sh("du -k \(target)/sparse | cut -f1"))! < 1024)
+        sh("cmp \(tree)/sparse \(target)/sparse")
+    }
+
     @Test func emptyLayersUnpack() throws {
         let s = Scratch()
         LayerFixtures.crafted(s.path + "/empty.tar", "pass")

@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(name: "berthd", dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "berth", dependencies: ["Manager", "RPC", "OCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),
-        .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "Metadata", "Content", "OCI"]),
+        .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "Metadata", "Content", "CArchive", "OCI"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "RPC", "OCI"]),
         .testTarget(name: "ShimTests", dependencies: ["RPC"]),

@@ -1,3 +1,4 @@
+import CArchive
 import Glibc
 import Testing
 
@@ -33,9 +34,33 @@ enum LayerFixtures {
     static func compress(_ tar: String, as compression: String) -> String {
         switch compression {
         case "gzip": sh("gzip -c \(tar) > \(tar).gz"); return tar + ".gz"
-        case "zstd": sh("zstd -q -c \(tar) > \(tar).zst"); return tar + ".zst"
+        case "zstd": zstd(tar, to: tar + ".zst"); return tar + ".zst"
         default: return tar
         }
+    }
+
+    /// `file` compressed with zstd through libarchive (its libzstd), so the tests
+    /// need no zstd program.
+    static func zstd(_ file: String, to output: String, level: Int = 3) {
+        let a = archive_write_new()
+        defer { archive_write_free(a) }
+        precondition(archive_write_add_filter_zstd(a) == ARCHIVE_OK && archive_write_set_format_raw(a) == ARCHIVE_OK)
+        _ = archive_write_set_filter_option(a, "zstd", "compression-level", String(level))
+        precondition(archive_write_open_filename(a, output) == ARCHIVE_OK, "open \(output)")
+        let entry = archive_entry_new()
+        defer { archive_entry_free(entry) }
+        archive_entry_set_pathname(entry, "data")
+        archive_entry_set_filetype(entry, UInt32(Glibc.S_IFREG))
+        precondition(archive_write_header(a, entry) == ARCHIVE_OK)
+        let fd = open(file, O_RDONLY)
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            guard n > 0 else { break }
+            precondition(archive_write_data(a, buf, n) == n)
+        }
+        close(fd)
+        precondition(archive_write_close(a) == ARCHIVE_OK, String(cString: archive_error_string(a)))
     }
 
     static func sha256(_ file: String) -> String {

@@ -124,7 +124,7 @@ import Unpack
             f('bin/.wh.ls', b'')
             sym('bin/hi', 'busybox')
             """)
-        sh("zstd -q --rm \(f.root)/top.tar")
+        LayerFixtures.zstd(f.root + "/top.tar", to: f.root + "/top.tar.zst")
         let chain = try Self.applyStack([f.root + "/base.tar.gz", f.root + "/top.tar.zst"], on: s)
         #expect(chain[0].description == LayerFixtures.sha256Uncompressed(f.root + "/base.tar.gz", "gzip -dc"))
         let m = try s.prepare("container", parent: chain[1].description)

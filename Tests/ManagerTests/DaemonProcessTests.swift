@@ -1,0 +1,257 @@
+import Foundation
+import Glibc
+import OCI
+import RPC
+import Testing
+@testable import Manager
+
+/// The real berthd and berth binaries, as a user runs them: built debug
+/// binaries beside the test bundle (or $BERTHD / $BERTH), a temp root, state
+/// and socket per test.
+@Suite(.serialized) struct DaemonProcessTests {
+    static func binary(_ name: String, env: String) -> String {
+        if let p = ProcessInfo.processInfo.environment[env] { return p }
+        // The test bundle lives in .build*/debug/; so do the products.
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = bundle.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return bundle.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+    static let berthd = binary("berthd", env: "BERTHD")
+    static let berth = binary("berth", env: "BERTH")
+
+    struct Result { var status: Int32; var out: String; var err: String }
+
+    /// Runs a command to its end.
+    static func run(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> Result {
+        let p = Foundation.Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "BERTH_HOST")
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A berthd running on temp directories.
+    final class Daemon {
+        let dir: String
+        var root: String { dir + "/root" }
+        var state: String { dir + "/state" }
+        var socket: String { dir + "/state/berthd.sock" }
+        var logPath: String { dir + "/berthd.log" }
+        var process: Foundation.Process?
+
+        init() {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("berthd-\(UUID().uuidString.prefix(8))").path
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+
+        var args: [String] { ["--root", root, "--state", state, "--socket", socket] }
+
+        func start(_ extra: [String] = []) throws {
+            let p = Foundation.Process()
+            p.executableURL = URL(fileURLWithPath: DaemonProcessTests.berthd)
+            p.arguments = args + extra
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            p.standardError = FileHandle(forWritingAtPath: logPath)
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            process = p
+            try waitUntil("berthd to listen on \(socket)") { UnixSocketListener.probe(socket) == .live || !p.isRunning }
+            guard p.isRunning else { throw DaemonError("berthd exited: \(log)") }
+        }
+
+        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+        /// SIGTERM, then the exit status.
+        func stop() throws -> Int32 {
+            guard let p = process else { return -1 }
+            kill(p.processIdentifier, SIGTERM)
+            try waitUntil("berthd to exit") { !p.isRunning }
+            process = nil
+            return p.terminationStatus
+        }
+
+        func berth(_ args: [String]) throws -> Result {
+            try DaemonProcessTests.run(DaemonProcessTests.berth, ["-H", "unix://" + socket] + args)
+        }
+
+        deinit {
+            if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    @Test func versionShowsClientAndServer() async throws {
+        try await offPool {
+            let d = Daemon()
+            try d.start()
+            let r = try d.berth(["version"])
+            #expect(r.status == 0, "\(r.err)")
+            let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            #expect(lines.first == "Client:")
+            #expect(lines.contains(" Version:           \(BuildInfo.version)"))
+            #expect(lines.contains(" OS/Arch:           linux/\(BuildInfo.arch)"))
+            #expect(lines.contains("Server: Berth Engine"))
+            #expect(lines.contains(" Engine:"))
+            #expect(lines.contains("  API version:      1 (minimum version 1)"))
+            let f = try d.berth(["version", "--format", "{{.Server.Version}} {{.Client.os}}"])
+            #expect(f.out == "\(BuildInfo.version) linux\n")
+        }
+    }
+
+    @Test func infoShowsTheDaemonsDirectories() async throws {
+        try await offPool {
+            let d = Daemon()
+            try d.start()
+            let r = try d.berth(["info"])
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out.hasPrefix("Client:\n Version:    \(BuildInfo.version)\n Debug Mode: false\n\nServer:\n Containers: 0\n  Running: 0\n"))
+            #expect(r.out.contains("\n Berth Root Dir: \(d.root)\n"))
+            #expect(r.out.contains("\n Berth State Dir: \(d.state)\n"))
+            #expect(r.out.contains("\n OSType: linux\n"))
+            let f = try d.berth(["info", "--format", "{{.ServerVersion}}|{{json .InsecureRegistries}}|{{.Root}}"])
+            #expect(f.out == "\(BuildInfo.version)|[]|\(d.root)\n")
+            // BERTH_HOST is read when -H is absent.
+            let e = try DaemonProcessTests.run(DaemonProcessTests.berth, ["info", "--format", "{{.Pid}}"], env: ["BERTH_HOST": "unix://" + d.socket])
+            #expect(e.out == "\(d.process!.processIdentifier)\n")
+        }
+    }
+
+    @Test func directoriesAndSocketGetTheirModes() async throws {
+        try await offPool {
+            let d = Daemon()
+            try d.start()
+            var st = stat()
+            stat(d.root, &st); #expect(st.st_mode & 0o777 == 0o700)
+            stat(d.state, &st); #expect(st.st_mode & 0o777 == 0o711)
+            lstat(d.socket, &st); #expect(st.st_mode & 0o777 == 0o660)
+        }
+    }
+
+    @Test func aSecondInstanceOnTheSameRootIsRefusedNamingThePid() async throws {
+        try await offPool {
+            let d = Daemon()
+            try d.start()
+            let r = try DaemonProcessTests.run(DaemonProcessTests.berthd, ["--root", d.root, "--state", d.dir + "/state2", "--socket", d.dir + "/other.sock"])
+            #expect(r.status == 1)
+            #expect(r.err == "berthd: another berthd (pid \(d.process!.processIdentifier)) is already running with this root: \(d.root)/berthd.lock is locked\n")
+            // Another root but the same socket: refused too, and the socket still serves the first.
+            let s = try DaemonProcessTests.run(DaemonProcessTests.berthd, ["--root", d.dir + "/root2", "--state", d.state, "--socket", d.socket])
+            #expect(s.status == 1)
+            #expect(s.err.contains("another berthd is already serving \(d.socket)"))
+            #expect(try d.berth(["version"]).status == 0)
+        }
+    }
+
+    @Test func sigtermStopsCleanly() async throws {
+        try await offPool {
+            let d = Daemon()
+            try d.start()
+            #expect(try d.stop() == 0)
+            #expect(access(d.socket, F_OK) != 0)
+            #expect(d.log.contains("msg=\"shutting down\" signal=SIGTERM"))
+            #expect(d.log.contains("msg=\"berthd stopped\""))
+            // The lock went with it: a new berthd starts on the same root.
+            try d.start()
+            #expect(try d.stop() == 0)
+        }
+    }
+
+    @Test func aStaleSocketIsRemoved() async throws {
+        try await offPool {
+            let d = Daemon()
+            try FileManager.default.createDirectory(atPath: d.state, withIntermediateDirectories: true)
+            // A socket nobody listens on, as a killed berthd leaves it.
+            let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = try UnixSocketListener.address(d.socket)
+            _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            close(s)
+            #expect(UnixSocketListener.probe(d.socket) == .stale)
+            try d.start()
+            #expect(d.log.contains("msg=\"removed stale socket\""))
+            #expect(try d.berth(["version"]).status == 0)
+        }
+    }
+
+    @Test func anUnknownConfigKeyIsAnErrorNamingIt() async throws {
+        try await offPool {
+            let d = Daemon()
+            let config = d.dir + "/berthd.json"
+            try #"{"defaultRegistry":"docker.io","insecure_registries":["x"]}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            let r = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--config", config])
+            #expect(r.status == 1)
+            #expect(r.err == "berthd: \(config): unknown configuration key \"insecure_registries\" (known: caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)\n")
+            let missing = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--config", d.dir + "/nope.json"])
+            #expect(missing.err == "berthd: config \(d.dir)/nope.json: No such file or directory\n")
+            let level = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--log-level", "loud"])
+            #expect(level.err == "berthd: --log-level: unknown level \"loud\" (debug, info, warn, error)\n")
+        }
+    }
+
+    @Test func configSettingsReachInfo() async throws {
+        try await offPool {
+            let d = Daemon()
+            let config = d.dir + "/berthd.json"
+            try #"{"insecureRegistries":["registry.local:5000"],"registryMirrors":["https://mirror.local"],"logLevel":"debug"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            try d.start(["--config", config])
+            let r = try d.berth(["info"])
+            #expect(r.out.contains(" Insecure Registries:\n  127.0.0.0/8\n  ::1/128\n  registry.local:5000\n Registry Mirrors:\n  https://mirror.local\n"))
+            #expect(r.out.contains(" Debug Mode: true\n"))
+            #expect(d.log.contains("level=debug msg=\"request\" method=info"))
+        }
+    }
+
+    @Test func invalidJSONRPCOverTheRealSocket() async throws {
+        try await offPool {
+            let d = Daemon()
+            try d.start()
+            let s = try RawConnection(d.socket)
+            #expect(try s.exchange("not json")["error"]?["code"] == -32700)
+            #expect(try s.exchange(#"{"jsonrpc":"2.0","id":1,"method":"image.nope"}"#)["error"]?["message"] == "method not found: image.nope")
+            #expect(try s.exchange(#"{"jsonrpc":"2.0","id":2,"method":"version"}"#)["result"]?["apiVersion"] == 1)
+        }
+    }
+
+    @Test func noDaemonIsAClearErrorWithDockersWording() async throws {
+        try await offPool {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("berth-none-\(getpid()).sock").path
+            let r = try DaemonProcessTests.run(DaemonProcessTests.berth, ["-H", "unix://" + path, "info"])
+            #expect(r.status == 1)
+            #expect(r.err == "Cannot connect to the berth daemon at unix://\(path). Is berthd running?\n")
+            let v = try DaemonProcessTests.run(DaemonProcessTests.berth, ["-H", "unix://" + path, "version"])
+            #expect(v.status == 1)
+            #expect(v.out.hasPrefix("Client:\n Version:"))
+            #expect(!v.out.contains("Server:"))
+            // And through the library.
+            let c = try BerthClient(host: path)
+            #expect(throws: BerthError(.unavailable, "Cannot connect to the berth daemon at unix://\(path). Is berthd running?", fromDaemon: false)) {
+                try c.version()
+            }
+        }
+    }
+
+    @Test func usageErrorsExit125() async throws {
+        try await offPool {
+            let r = try DaemonProcessTests.run(DaemonProcessTests.berth, ["info", "--bogus"])
+            #expect(r.status == 125)
+            #expect(r.err == "berth: Unknown option '--bogus'\nSee 'berth info --help'.\n")
+            let t = try DaemonProcessTests.run(DaemonProcessTests.berth, ["-H", "/nonexistent.sock", "info", "--format", "{{nope .X}}"])
+            #expect(t.status == 1)
+            #expect(t.err == "template parsing error: template: function \"nope\" not defined\n")
+        }
+    }
+}

@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),
         .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "Metadata", "Content", "CArchive", "OCI"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
-        .testTarget(name: "ManagerTests", dependencies: ["Manager", "RPC", "OCI", "berth"]),
+        .testTarget(name: "ManagerTests", dependencies: ["Manager", "RPC", "OCI", "berth", "Content", "Registry"]),
         .testTarget(name: "ShimTests", dependencies: ["RPC"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "RuntimeTests"),

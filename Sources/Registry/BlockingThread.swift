@@ -4,13 +4,13 @@ import Glibc
 
 /// Runs blocking work (a libcurl transfer, with its retries and back-off sleeps) on a thread
 /// of its own, so a long download never occupies a thread of Swift's cooperative pool.
-enum BlockingThread {
+public enum BlockingThread {
     private final class Job {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = Job {
                 do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }

@@ -11,7 +11,10 @@ struct Berth: ParsableCommand {
         commandName: "berth",
         abstract: "A container system that does what Docker does, with berthd as its engine.",
         version: "Berth version \(BuildInfo.version), build \(BuildInfo.gitCommit ?? "unknown")",
-        subcommands: [VersionCommand.self, InfoCommand.self])
+        subcommands: [VersionCommand.self, InfoCommand.self,
+                      PullCommand.self, PushCommand.self, ImagesCommand.self, TagCommand.self, RmiCommand.self,
+                      HistoryCommand.self, LoginCommand.self, LogoutCommand.self,
+                      ImageGroup.self, SystemGroup.self])
 
     @OptionGroup var global: GlobalOptions
 }

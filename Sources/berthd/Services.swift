@@ -2,14 +2,13 @@ import Manager
 
 /// Where berthd's services add their methods to the server and their counts
 /// to `info`, between `prepare` (the root is locked, directories exist) and
-/// `serve` (the socket accepts). The image service (issue 5) registers here:
-///
-///     let images = try ImageService(root: daemon.options.root, config: daemon.config, logger: daemon.logger)
-///     images.register(on: daemon.server)
-///     daemon.addInfoContributor { info in info.images = try await images.count() }
+/// `serve` (the socket accepts).
 func registerServices(on daemon: Daemon) throws {
-    daemon.addInfoContributor { info in
-        // No storage yet: the snapshotter fills this in when it is wired.
-        if info.storageDriver.isEmpty { info.storageDriver = "overlayfs" }
+    let images: ImageService
+    do {
+        images = try ImageService.start(root: daemon.options.root, config: daemon.config, logger: daemon.logger)
+    } catch {
+        throw DaemonError("cannot open the image store under \(daemon.options.root): \(error)")
     }
+    images.register(on: daemon)
 }

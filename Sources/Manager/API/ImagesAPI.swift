@@ -1,0 +1,72 @@
+import Content
+import FoundationEssentials
+import Metadata
+import OCI
+import Registry
+import RPC
+import Snapshots
+import Unpack
+
+extension ImageService {
+    /// Opens the image side of berthd under `root`: metadata.db, the content
+    /// store, the preferred snapshotter (overlayfs, else the copying one), and
+    /// clears what an interrupted run left (active extraction snapshots).
+    public static func start(root: String, config: DaemonConfig, logger: Logger) throws -> ImageService {
+        let db = try Database(path: root + "/metadata.db")
+        let content = try ContentStore(root: root)
+        let kind = SnapshotterKind.preferred(root: root + "/snapshots")
+        let snapshotter = try kind.open(root: root + "/snapshots", database: db)
+        let stale = try PendingLayer.removeStale(on: snapshotter)
+        if stale > 0 { logger.info("removed \(stale) unfinished layer extraction(s) of an interrupted run") }
+        var rc = RegistryConfiguration()
+        if !config.defaultRegistry.isEmpty { rc.defaultRegistry = config.defaultRegistry }
+        rc.insecureRegistries = config.insecureRegistries
+        rc.caFiles = config.caFiles
+        let service = try ImageService(content: content, snapshotter: snapshotter, database: db,
+                                       registryConfiguration: rc, credentials: CredentialStore())
+        // A daemon killed mid-pull left a lease; its content goes once it expires.
+        try? service.collectGarbage()
+        return service
+    }
+
+    static func provider(_ auth: BerthAPI.RegistryAuth?, for reference: String, client: RegistryClient) -> (any CredentialProvider)? {
+        guard let auth, let ref = try? client.parse(reference) else { return nil }
+        return StaticCredentials([ref.domain: Credentials(username: auth.username, password: auth.password)])
+    }
+
+    /// The image methods (docs/berthd-api.md, Images).
+    public func register(on daemon: Daemon) {
+        let server = daemon.server
+        server.register(.imagePull) { (p: BerthAPI.PullParams, ctx) -> BerthAPI.PullResult in
+            let ref = try self.parse(p.reference)
+            var platform: Platform?
+            if let s = p.platform {
+                do { platform = try Platform(parsing: s) } catch { throw BerthError(.invalidArgument, "invalid platform \(s): \(error)") }
+            }
+            let r = try await self.pull(ref, platform: platform, credentials: Self.provider(p.auth, for: p.reference, client: self.registry)) { e in
+                _ = ctx.progress(BerthAPI.PullProgress(id: e.id, status: e.status, current: e.current, total: e.total))
+            }
+            return BerthAPI.PullResult(name: ref.familiarString, digest: r.digest.description, id: r.imageID.description, changed: r.changed)
+        }
+        server.register(.imagePush) { (p: BerthAPI.PushParams, ctx) -> BerthAPI.PushResult in
+            try await self.push(p.reference, credentials: Self.provider(p.auth, for: p.reference, client: self.registry)) { e in
+                _ = ctx.progress(BerthAPI.PullProgress(id: e.id, status: e.status, current: e.current, total: e.total))
+            }
+        }
+        server.register(.registryLogin) { (p: BerthAPI.LoginParams, _) in try await self.login(p) }
+        server.register(.imageList) { (p: BerthAPI.ImageListParams, _) in try self.list(p) }
+        server.register(.imageInspect) { (p: BerthAPI.ImageRef, _) in try self.inspect(p.name) }
+        server.register(.imageHistory) { (p: BerthAPI.ImageRef, _) in try self.history(p.name) }
+        server.register(.imageTag) { (p: BerthAPI.TagParams, _) -> NoParams in
+            try self.tag(source: p.source, target: p.target)
+            return NoParams()
+        }
+        server.register(.imageRemove) { (p: BerthAPI.ImageRemoveParams, _) in try self.remove(p.name, force: p.force ?? false) }
+        server.register(.imagePrune) { (p: BerthAPI.PruneParams, _) in try self.prune(all: p.all ?? false) }
+        server.register(.systemDF) { (_: NoParams, _) in try self.diskUsage() }
+        daemon.addInfoContributor { info in
+            info.images = (try? self.list(BerthAPI.ImageListParams()).count) ?? 0
+            info.storageDriver = self.snapshotter.name
+        }
+    }
+}

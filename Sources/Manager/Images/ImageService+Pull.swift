@@ -1,0 +1,294 @@
+import Content
+import FoundationEssentials
+import Glibc
+import Registry
+import RPC
+import Snapshots
+import Synchronization
+import Unpack
+
+extension ImageService {
+    /// What a pull did, for the CLI's last lines.
+    public struct PullResult: Sendable, Codable {
+        /// The normalized name recorded (docker.io/library/busybox:latest).
+        public var name: String
+        public var digest: Digest
+        public var imageID: Digest
+        /// False when the name already pointed at this target ("Image is up to date").
+        public var changed: Bool
+    }
+
+    /// Pulls `ref` for `platform` (the host's by default): the target, the
+    /// platform's manifest and config, and the layers (at most three
+    /// downloads at once), each layer unpacked into its chain-ID snapshot
+    /// while it downloads. A layer whose snapshot and blob exist is skipped
+    /// ("Already exists"). A lease protects everything until the image is
+    /// recorded; a pull that fails leaves no active snapshot behind, and its
+    /// partial downloads stay resumable until the lease expires.
+    public func pull(_ ref: Reference, platform: Platform? = nil, credentials: (any CredentialProvider)? = nil,
+                     progress: @escaping @Sendable (PullEvent) -> Void) async throws -> PullResult {
+        let client = credentials.map { RegistryClient(configuration: registryConfiguration, credentials: $0) } ?? registry
+        let platform = platform ?? .host
+        let lease = "pull-" + Digest.sha256(of: Array("\(ref) \(Self.now()) \(getpid())".utf8)).short
+        try leases.create(id: lease, now: Self.now(), ttlNanos: Self.leaseTTL)
+        defer { try? leases.delete(lease) }
+        if let tag = ref.tag { progress(PullEvent(status: "\(tag): Pulling from \(ref.path)")) }
+
+        // The target (manifest or index) and, for an index, the platform's manifest.
+        let target: Descriptor
+        do {
+            let (desc, bytes) = try await client.fetchManifest(ref)
+            try leases.add(lease, .content, desc.digest.description)
+            _ = try content.put(bytes, mediaType: desc.mediaType, expected: desc.digest)
+            target = desc
+        } catch let e as RegistryError { throw Self.apiError(e, ref) }
+        var manifestDesc = target
+        if MediaType.isIndex(target.mediaType) {
+            let index = try JSONDecoder().decode(Index.self, from: Data(try content.read(target.digest)))
+            guard let d = index.manifest(for: platform) else {
+                throw BerthError(.notFound, "no matching manifest for \(platform) in the manifest list entries")
+            }
+            do {
+                let (desc, bytes) = try await client.fetchManifest(ref, expected: d)
+                try leases.add(lease, .content, desc.digest.description)
+                _ = try content.put(bytes, mediaType: desc.mediaType, expected: desc.digest)
+                manifestDesc = desc
+            } catch let e as RegistryError { throw Self.apiError(e, ref) }
+        }
+        guard case .manifest(let manifest) = try ImageDocument.decode(try content.read(manifestDesc.digest), mediaType: manifestDesc.mediaType) else {
+            throw BerthError(.invalidArgument, "\(manifestDesc.digest) is not an image manifest")
+        }
+        try leases.add(lease, .content, manifest.config.digest.description)
+        do { try await client.fetchBlob(manifest.config, from: ref, into: content) } catch let e as RegistryError { throw Self.apiError(e, ref) }
+        let config = try ImageDocument.decodeConfig(try content.read(manifest.config.digest))
+        let diffIDs = config.rootfs.diffIDs
+        guard diffIDs.count == manifest.layers.count else {
+            throw BerthError(.invalidArgument, "image \(ref.familiarString) has \(manifest.layers.count) layers but its config lists \(diffIDs.count) diff_ids")
+        }
+        let chain = ChainID.chain(diffIDs)
+        for (i, l) in manifest.layers.enumerated() {
+            try leases.add(lease, .content, l.digest.description)
+            try leases.add(lease, .snapshot, chain[i].description)
+        }
+
+        try await fetchAndUnpack(layers: manifest.layers, diffIDs: diffIDs, chain: chain, from: ref, client: client,
+                                 lease: lease, progress: progress)
+
+        let name = Self.recordName(ref)
+        let now = Self.now()
+        let previous = try images.get(name: name)
+        try images.put(ImageRecord(name: name, target: target, configDigest: manifest.config.digest,
+                                   createdAt: previous?.createdAt ?? now, updatedAt: now, labels: [ImageRecord.sourceLabel: "registry"]))
+        let changed = previous?.target.digest != target.digest
+        progress(PullEvent(status: "Digest: \(target.digest)"))
+        progress(PullEvent(status: changed ? "Status: Downloaded newer image for \(ref.familiarString)"
+                                           : "Status: Image is up to date for \(ref.familiarString)"))
+        return PullResult(name: name, digest: target.digest, imageID: manifest.config.digest, changed: changed)
+    }
+
+    /// Downloads the layers (three at a time, in order) and unpacks each into
+    /// its snapshot as its bytes arrive; unpacks are sequential, each on top of
+    /// the one below, on threads of their own.
+    func fetchAndUnpack(layers: [Descriptor], diffIDs: [Digest], chain: [Digest], from ref: Reference, client: RegistryClient,
+                        lease: String, progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+        let n = layers.count
+        var needsBlob = [Bool](), needsUnpack = [Bool]()
+        for i in 0..<n {
+            let haveSnapshot = try snapshotter.exists(chain[i].description)
+            needsUnpack.append(!haveSnapshot)
+            needsBlob.append(!content.has(layers[i].digest))
+            if haveSnapshot && !needsBlob[i] { progress(PullEvent(id: layers[i].digest.short, status: "Already exists")) }
+            else { progress(PullEvent(id: layers[i].digest.short, status: "Pulling fs layer")) }
+        }
+        let feeds = (0..<n).map { _ in LayerFeed() }
+        let gates = UnpackGates(count: n)
+        let unpackNeeded = needsUnpack, blobNeeded = needsBlob
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Unpackers: each waits for the layer below, then drains its feed (or the blob).
+            for i in 0..<n where unpackNeeded[i] {
+                group.addTask {
+                    do {
+                        try await BlockingThread.run {
+                            try gates.waitFor(i - 1)
+                            try self.unpackLayer(i, layers[i], diffID: diffIDs[i], chain: chain, feed: blobNeeded[i] ? feeds[i] : nil,
+                                                 lease: lease, progress: progress)
+                            gates.open(i)
+                        }
+                    } catch {
+                        feeds[i].abandon()
+                        gates.fail(error)
+                        throw error
+                    }
+                }
+            }
+            for i in 0..<n where !unpackNeeded[i] { gates.open(i) }
+            // Downloads, at most three at a time, started in layer order.
+            let limit = registryConfiguration.maxConcurrentDownloads
+            let wanted = (0..<n).filter { blobNeeded[$0] }
+            group.addTask {
+                try await withThrowingTaskGroup(of: Void.self) { downloads in
+                    var running = 0
+                    for i in wanted {
+                        if running == limit { try await downloads.next(); running -= 1 }
+                        let layer = layers[i], feed = unpackNeeded[i] ? feeds[i] : nil
+                        downloads.addTask {
+                            try await self.download(layer, from: ref, client: client, feed: feed, progress: progress)
+                        }
+                        running += 1
+                    }
+                    try await downloads.waitForAll()
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// One layer's download, its bytes streamed into `feed` (its unpacker) as they arrive.
+    func download(_ layer: Descriptor, from ref: Reference, client: RegistryClient, feed: LayerFeed?,
+                  progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+        let last = Mutex<Int64>(-1)
+        let report: ProgressHandler = { p in
+            // Docker's words for a layer; byte counts at most every 512 KiB.
+            if p.state == .downloading {
+                let skip = last.withLock { l in
+                    if p.current - l < 512 << 10 && p.current < p.total { return true }
+                    l = p.current
+                    return false
+                }
+                if skip { return }
+            }
+            progress(PullEvent(id: layer.digest.short, status: p.state.rawValue,
+                               current: p.state == .downloading ? p.current : nil,
+                               total: p.state == .downloading ? p.total : nil))
+        }
+        do {
+            var consumer: BlobConsumer?
+            if let feed { consumer = { bytes in try feed.push(bytes) } }
+            let r = try await client.fetchBlob(layer, from: ref, into: content, progress: report, consumer: consumer)
+            if r == .alreadyExists { feed?.finishFromBlob() } else { feed?.finish() }
+        } catch let e as RegistryError {
+            feed?.finish(Self.apiError(e, ref))
+            throw Self.apiError(e, ref)
+        } catch {
+            feed?.finish(error)
+            throw error
+        }
+    }
+
+    /// Unpacks layer `i` into an active snapshot on top of chain[i-1] and
+    /// commits it as chain[i]; the active snapshot is removed on any failure.
+    func unpackLayer(_ i: Int, _ layer: Descriptor, diffID: Digest, chain: [Digest], feed: LayerFeed?, lease: String,
+                     progress: @escaping @Sendable (PullEvent) -> Void) throws {
+        // Nil: another pull of an image sharing this layer committed it meanwhile.
+        guard let pending = try PendingLayer.begin(chainID: chain[i].description, parent: i == 0 ? nil : chain[i - 1].description,
+                                                   diffID: diffID, on: snapshotter) else {
+            feed?.abandon()
+            progress(PullEvent(id: layer.digest.short, status: "Pull complete"))
+            return
+        }
+        try leases.add(lease, .snapshot, pending.key)
+        do {
+            let dir = pending.directory
+            let options = pending.options
+            progress(PullEvent(id: layer.digest.short, status: "Extracting"))
+            if let feed {
+                var chunk: [UInt8] = []
+                var at = 0
+                var blobFD: Int32 = -1
+                defer { if blobFD >= 0 { close(blobFD) } }
+                let blobPath = content.path(of: layer.digest)
+                _ = try LayerUnpacker.apply(to: dir, options: options) { buf in
+                    if blobFD >= 0 {
+                        let r = read(blobFD, buf.baseAddress, buf.count)
+                        if r < 0 { throw BerthError(.internal, "read \(blobPath): \(String(cString: strerror(errno)))") }
+                        return r
+                    }
+                    while at == chunk.count {
+                        guard let c = try feed.next() else {
+                            // Found in the store when its download began (another pull
+                            // committed it): nothing came through the feed; read the blob.
+                            if feed.usesBlob {
+                                blobFD = open(blobPath, O_RDONLY | O_CLOEXEC)
+                                if blobFD < 0 { throw BerthError(.internal, "open \(blobPath): \(String(cString: strerror(errno)))") }
+                                let r = read(blobFD, buf.baseAddress, buf.count)
+                                return max(0, r)
+                            }
+                            return 0
+                        }
+                        chunk = c
+                        at = 0
+                    }
+                    let k = min(buf.count, chunk.count - at)
+                    chunk.withUnsafeBytes { src in buf.baseAddress!.copyMemory(from: src.baseAddress! + at, byteCount: k) }
+                    at += k
+                    return k
+                }
+            } else {
+                // The blob was in the store already.
+                _ = try LayerUnpacker.apply(file: content.path(of: layer.digest), to: dir, options: options)
+            }
+            try pending.commit()
+        } catch {
+            pending.abort()
+            throw error
+        }
+        progress(PullEvent(id: layer.digest.short, status: "Pull complete"))
+    }
+
+    /// A registry's failure as the API reports it.
+    static func apiError(_ e: RegistryError, _ ref: Reference) -> BerthError {
+        let text = "\(e)"
+        if text.contains("unauthorized") || text.contains("denied") { return BerthError(.unauthorized, text) }
+        if text.contains("not found") || text.contains("unknown") { return BerthError(.notFound, text) }
+        if text.contains("schema 1") || text.contains("digest") { return BerthError(.invalidArgument, text) }
+        return BerthError(.unavailable, text)
+    }
+}
+
+/// Layer i may be unpacked once layer i-1 is committed; a failure anywhere stops the rest.
+final class UnpackGates: @unchecked Sendable {
+    private let state: Mutex<(open: [Bool], error: String?)>
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init(count: Int) {
+        state = Mutex((open: [Bool](repeating: false, count: count), error: nil))
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        cond.deallocate()
+    }
+
+    func open(_ i: Int) {
+        pthread_mutex_lock(mutex)
+        state.withLock { $0.open[i] = true }
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func fail(_ error: any Error) {
+        pthread_mutex_lock(mutex)
+        state.withLock { $0.error = "\(error)" }
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Returns when layer `i` is committed (at once for i < 0); throws when a layer failed.
+    func waitFor(_ i: Int) throws {
+        guard i >= 0 else { return }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while true {
+            let (done, error) = state.withLock { ($0.open[i], $0.error) }
+            if done { return }
+            if let error { throw BerthError(.internal, "stopped: \(error)") }
+            pthread_cond_wait(cond, mutex)
+        }
+    }
+}

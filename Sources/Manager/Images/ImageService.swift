@@ -1,0 +1,73 @@
+import Content
+import FoundationEssentials
+import Glibc
+import Metadata
+import Registry
+import RPC
+import Snapshots
+import Synchronization
+
+/// Images: pull, push, list, tag, remove, inspect, history, prune, save,
+/// load, import. The content store holds the bytes, the snapshotter the
+/// unpacked layers (committed snapshots named by chain ID), metadata.db the
+/// names (ImageStore) and the leases that protect a pull in progress.
+public final class ImageService: Sendable {
+    public let content: ContentStore
+    public let snapshotter: any Snapshotter
+    public let images: ImageStore
+    public let leases: LeaseStore
+    public let registry: RegistryClient
+    /// Registry clients with other credentials are made per call (login checks).
+    let registryConfiguration: RegistryConfiguration
+    let credentials: CredentialStore
+    /// One garbage collection at a time (rmi and prune may race).
+    let gcLock = Mutex(())
+
+    /// How long a pull's lease protects what it fetched if berthd dies mid-pull.
+    static let leaseTTL: Int64 = 3600 * 1_000_000_000
+
+    public init(content: ContentStore, snapshotter: any Snapshotter, database: Database,
+                registryConfiguration: RegistryConfiguration, credentials: CredentialStore) throws {
+        self.content = content
+        self.snapshotter = snapshotter
+        images = try ImageStore(db: database)
+        leases = try LeaseStore(db: database)
+        self.registryConfiguration = registryConfiguration
+        self.credentials = credentials
+        registry = RegistryClient(configuration: registryConfiguration, credentials: credentials)
+    }
+
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// A normalized reference; a bare name gets `:latest`.
+    public func parse(_ name: String) throws -> Reference {
+        do { return try registry.parse(name).withDefaultTag } catch { throw BerthError(.invalidArgument, "\(error)") }
+    }
+
+    /// The name an image record has for `ref`: NAME:TAG, or NAME@DIGEST when pulled by digest.
+    static func recordName(_ ref: Reference) -> String {
+        if let d = ref.digest, ref.tag == nil { return ref.name + "@" + d.description }
+        return ref.name + ":" + (ref.tag ?? Reference.defaultTag)
+    }
+
+    /// The manifest for `platform` under `target` (itself when it is a manifest).
+    public func platformManifest(_ target: Descriptor, platform: Platform = .host) throws -> (Descriptor, Manifest) {
+        let bytes = try content.read(target.digest)
+        switch try ImageDocument.decode(bytes, mediaType: target.mediaType) {
+        case .manifest(let m): return (target, m)
+        case .index(let index):
+            guard let d = index.manifest(for: platform) ?? index.manifests.first(where: { content.has($0.digest) }) else {
+                throw BerthError(.notFound, "no matching manifest for \(platform) in the manifest list entries")
+            }
+            return try platformManifest(d, platform: platform)
+        }
+    }
+
+    public func config(of manifest: Manifest) throws -> ImageConfig {
+        try ImageDocument.decodeConfig(try content.read(manifest.config.digest))
+    }
+}

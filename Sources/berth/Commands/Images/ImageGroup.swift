@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `berth image COMMAND`: Docker's management command for images.
+struct ImageGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Manage images",
+        subcommands: [ImageListCommand.self, PullCommand.self, ImageRemoveCommand.self, ImageInspectCommand.self,
+                      HistoryCommand.self, TagCommand.self, ImagePruneCommand.self])
+}
+
+/// `berth system COMMAND`.
+struct SystemGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "system", abstract: "Manage Berth",
+                                                    subcommands: [SystemDFCommand.self, InfoCommand.self])
+}

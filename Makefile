@@ -7,7 +7,7 @@ DEBUG_BIN   := .build/debug
 # berthd and berth link libcurl (registries), libarchive (layers), SQLite
 # (metadata) and OpenSSL's libcrypto (digests).
 BUILD_DEPS  := libseccomp-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev libssl-dev
-RUN_DEPS    := busybox-static iproute2 jq $(BUILD_DEPS)
+RUN_DEPS    := busybox-static iproute2 jq python3 $(BUILD_DEPS)
 # The image tests run a real CNCF registry (docker-registry), one with
 # htpasswd auth (apache2-utils), and check interoperability with skopeo and umoci.
 TEST_DEPS   := $(RUN_DEPS) runc docker-registry apache2-utils skopeo umoci

@@ -32,7 +32,6 @@ extension ImageService {
         let lease = "pull-" + Digest.sha256(of: Array("\(ref) \(Self.now()) \(getpid())".utf8)).short
         try leases.create(id: lease, now: Self.now(), ttlNanos: Self.leaseTTL)
         defer { try? leases.delete(lease) }
-        if let tag = ref.tag { progress(PullEvent(status: "\(tag): Pulling from \(ref.path)")) }
 
         // The target (manifest or index) and, for an index, the platform's manifest.
         let target: Descriptor
@@ -42,6 +41,8 @@ extension ImageService {
             _ = try content.put(bytes, mediaType: desc.mediaType, expected: desc.digest)
             target = desc
         } catch let e as RegistryError { throw Self.apiError(e, ref) }
+        // As Docker: this line once the registry has the image.
+        progress(PullEvent(status: "\(ref.tag ?? ref.digest?.description ?? Reference.defaultTag): Pulling from \(ref.path)"))
         var manifestDesc = target
         if MediaType.isIndex(target.mediaType) {
             let index = try JSONDecoder().decode(Index.self, from: Data(try content.read(target.digest)))

@@ -1,0 +1,1 @@
+../../ContentTests/Support/TestRegistry.swift

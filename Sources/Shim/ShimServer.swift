@@ -80,7 +80,6 @@ public final class ShimServer {
     var attached: Set<Int32> = []
     /// The container's terminal (a dup of the master the runtime sent), for resizePty.
     var ptyMaster: Int32 = -1
-    var textRanges: [(UInt, Int)]?
     /// Events to the manager (exit, oom, execStarted, execExited).
     let events: EventSink
     /// The container's memory cgroup, watched for OOM kills from create until the init exits.
@@ -158,7 +157,7 @@ public final class ShimServer {
             if n < 0 { if errno == EINTR { continue }; break }
             if n == 0 {
                 events.flush()
-                if busy && events.timeout() < 0 { Sys.trimText(&textRanges); busy = false }
+                if busy && events.timeout() < 0 { Sys.trimText(); busy = false }
                 continue
             }
             busy = true

@@ -89,30 +89,10 @@ enum Sys {
         for fd in fds where fd != own && !keep.contains(fd) { close(fd) }
     }
 
-    /// The long-lived shim needs little of its executable's text: the start-up
-    /// code's pages (and the neighbours the kernel's fault-around mapped with
-    /// them) are dropped from this process's page tables, and fault-around is
-    /// turned off (MADV_RANDOM), so the idle loop's RSS counts what it uses.
-    /// Only read-only executable mappings are touched: they are never written,
-    /// so a later access simply maps the page-cache page again.
-    static func trimText(_ ranges: inout [(UInt, Int)]?) {
-        if ranges == nil {
-            var found: [(UInt, Int)] = []
-            for line in (readText("/proc/self/maps") ?? "").split(separator: "\n") {
-                let f = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard f.count >= 6, f[1] == "r-xp", f[5].hasPrefix("/") else { continue }
-                let r = f[0].split(separator: "-")
-                guard r.count == 2, let lo = UInt(r[0], radix: 16), let hi = UInt(r[1], radix: 16), hi > lo else { continue }
-                found.append((lo, Int(hi - lo)))
-            }
-            ranges = found
-        }
-        for (lo, len) in ranges ?? [] {
-            guard let p = UnsafeMutableRawPointer(bitPattern: lo) else { continue }
-            _ = madvise(p, len, MADV_RANDOM)
-            _ = madvise(p, len, MADV_DONTNEED)
-        }
-    }
+    /// The long-lived shim needs little of its executable's text: the pages
+    /// the start-up code and the last requests mapped are dropped (cb_trim_text,
+    /// shared with berthd), so the idle loop's RSS counts what it uses.
+    static func trimText() { _ = cb_trim_text() }
 
     static func processAlive(_ pid: Int32) -> Bool { pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) }
 

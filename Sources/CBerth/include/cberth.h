@@ -122,6 +122,11 @@ int cb_eventfd_cloexec(void);
 // /dev/null), closes every other fd, unblocks signals and execve's path.
 // Returns the child's pid (-1 and errno on fork failure; exec failure is exit 127).
 pid_t cb_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2);
+// malloc_trim(0): freed heap memory back to the system (berthd after a pull).
+int cb_malloc_trim(void);
+// Drops the pages of read-only executable file mappings (own text, shared
+// libraries) so an idle daemon's RSS counts what it touches afterwards.
+long cb_trim_text(void);
 // Blocks SIGCHLD and returns a non-blocking, close-on-exec signalfd for it.
 int cb_signalfd_chld(void);
 // Reads one signalfd_siginfo; returns its signal number, -1 when none was pending.

@@ -91,6 +91,7 @@ public final class Daemon: Sendable {
         var gid: gid_t?
         if !options.socketGroup.isEmpty, let g = getgrnam(options.socketGroup) { gid = g.pointee.gr_gid }
         try server.listen(on: path, mode: 0o660, group: gid)
+        IdleTrimmer.start(server)
         var st = stat()
         if lstat(path, &st) == 0 { socketInode.withLock { $0 = st.st_ino } }
         logger.info("berthd started", [

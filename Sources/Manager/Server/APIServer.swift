@@ -31,6 +31,7 @@ public final class APIServer: Sendable {
         var shuttingDown = false
         var connections: [ObjectIdentifier: ClientConnection] = [:]
         var inFlight = 0
+        var served = 0
     }
 
     public init(logger: Logger) {
@@ -123,7 +124,7 @@ public final class APIServer: Sendable {
         }
     }
 
-    private func requestDone() { state.withLock { $0.inFlight -= 1 } }
+    private func requestDone() { state.withLock { $0.inFlight -= 1; $0.served += 1 } }
 
     /// The JSON-RPC error for what a handler threw.
     func rpcError(_ error: any Error, method: String) -> RPCError {
@@ -214,6 +215,9 @@ public final class APIServer: Sendable {
     func connectionClosed(_ conn: ClientConnection) {
         state.withLock { _ = $0.connections.removeValue(forKey: ObjectIdentifier(conn)) }
     }
+
+    /// How many requests have been answered since start (the idle trimmer's clock).
+    public var requestsServed: Int { state.withLock { $0.served } }
 
     /// How many requests are being served now.
     public var inFlight: Int { state.withLock { $0.inFlight } }

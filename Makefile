@@ -11,7 +11,7 @@ RUN_DEPS    := busybox-static iproute2 jq python3 $(BUILD_DEPS)
 # The image tests run a real CNCF registry (docker-registry), one with
 # htpasswd auth (apache2-utils), and check interoperability with skopeo and umoci.
 TEST_DEPS   := $(RUN_DEPS) runc docker-registry apache2-utils skopeo umoci
-BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time containerd python3
+BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time containerd docker-registry skopeo
 DEMO_DIR    ?= /tmp/berth-demo
 
 .PHONY: all build release deps demo test unit-test bench clean
@@ -52,8 +52,11 @@ test:
 bench: release
 	@scripts/install-deps.sh $(BENCH_DEPS)
 	$(SWIFT) build -c release -Xswiftc -static-executable --product berth-shim
+	$(SWIFT) build -c release --static-swift-stdlib --product berthd
+	$(SWIFT) build -c release --static-swift-stdlib --product berth
 	bench/runtime.sh --berth $(CURDIR)/$(RELEASE_BIN)/berth-runtime
 	bench/shim.sh --shim $(CURDIR)/$(RELEASE_BIN)/berth-shim --runtime $(CURDIR)/$(RELEASE_BIN)/berth-runtime
+	bench/pull.sh --berthd $(CURDIR)/$(RELEASE_BIN)/berthd --berth $(CURDIR)/$(RELEASE_BIN)/berth
 
 clean:
 	rm -rf .build

@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Unpack", dependencies: ["Content", "Snapshots", "CArchive", "CDigest", "OCI"]),
         .target(name: "Snapshots", dependencies: ["CArchive", "Content", "Metadata", "OCI"]),
         .target(name: "Metadata", dependencies: ["CSQLite", "OCI"]),
-        .target(name: "Manager", dependencies: ["Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth"]),
+        .target(name: "Manager", dependencies: ["Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth", "CArchive"]),
         .executableTarget(name: "berthd", dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "berth", dependencies: ["Manager", "RPC", "OCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),

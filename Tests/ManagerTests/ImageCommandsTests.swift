@@ -142,6 +142,50 @@ import Testing
         }
     }
 
+    @Test func saveLoadRoundTripReadableBySkopeoAndUmoci() async throws {
+        try Self.requireTools()
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let pushed = try await Self.pushBusybox(registry, "test/saved:1", extra: ["etc/motd": "saved\n"])
+        try await offPool {
+            let d = DaemonProcessTests.Daemon()
+            try d.start()
+            let repo = registry.host + "/test/saved"
+            #expect(try d.berth(["pull", "-q", repo + ":1"]).status == 0)
+            #expect(try d.berth(["tag", repo + ":1", "saved:v1"]).status == 0)
+            let archive = d.dir + "/saved.tar"
+            var r = try d.berth(["save", "-o", archive, "saved:v1"])
+            #expect(r.status == 0, "\(r.err)")
+            // Other tools read it: skopeo as a docker-archive and as an OCI archive; umoci as a layout.
+            if Subprocess.which("skopeo") {
+                for transport in ["docker-archive:", "oci-archive:"] {
+                    let s = Subprocess.run(["skopeo", "inspect", "--raw", transport + archive])
+                    #expect(s.status == 0, "skopeo inspect \(transport): \(s.output)")
+                }
+            }
+            if Subprocess.which("umoci") {
+                let layout = d.dir + "/layout"
+                Subprocess.run(["mkdir", "-p", layout])
+                #expect(Subprocess.run(["tar", "-xf", archive, "-C", layout]).status == 0)
+                let u = Subprocess.run(["umoci", "ls", "--layout", layout])
+                #expect(u.status == 0 && u.output.contains("v1"), "umoci ls: \(u.output)")
+            }
+            // Removed, then loaded back: the same image id, and its layers unpacked again.
+            #expect(try d.berth(["rmi", "-f", pushed.config.short]).status == 0)
+            #expect(Self.find(d.root + "/snapshots", "etc/motd") == nil)
+            r = try d.berth(["load", "-i", archive])
+            #expect(r.status == 0 && r.out == "Loaded image: saved:v1\n", "\(r.out) \(r.err)")
+            r = try d.berth(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+            #expect(r.out == "saved:v1 \(pushed.config.short)\n", "\(r.out)")
+            #expect(Self.find(d.root + "/snapshots", "etc/motd") != nil, "the loaded image's layers are unpacked")
+            // A file that is not an image archive: a clear error, nothing stored.
+            try Subprocess.writeFile(d.dir + "/junk.tar", "not a tarball")
+            r = try d.berth(["load", "-i", d.dir + "/junk.tar"])
+            #expect(r.status == 1 && r.err.hasPrefix("Error response from daemon:"), "\(r.err)")
+            #expect(try d.stop() == 0)
+        }
+    }
+
     @Test func pullErrorsLeaveNothingBehind() async throws {
         try Self.requireTools()
         let registry = try TestRegistry()

@@ -63,6 +63,15 @@ extension ImageService {
         }
         server.register(.imageRemove) { (p: BerthAPI.ImageRemoveParams, _) in try self.remove(p.name, force: p.force ?? false) }
         server.register(.imagePrune) { (p: BerthAPI.PruneParams, _) in try self.prune(all: p.all ?? false) }
+        server.register(.imageSave) { (p: BerthAPI.SaveParams, _) -> NoParams in
+            guard p.path.hasPrefix("/") else { throw BerthError(.invalidArgument, "save: the path must be absolute: \(p.path)") }
+            try await BlockingThread.run { try self.save(names: p.names, to: p.path, format: p.format) }
+            return NoParams()
+        }
+        server.register(.imageLoad) { (p: BerthAPI.LoadParams, _) -> BerthAPI.LoadResult in
+            guard p.path.hasPrefix("/") else { throw BerthError(.invalidArgument, "load: the path must be absolute: \(p.path)") }
+            return try await BlockingThread.run { try self.load(from: p.path) }
+        }
         server.register(.systemDF) { (_: NoParams, _) in try self.diskUsage() }
         daemon.addInfoContributor { info in
             info.images = (try? self.list(BerthAPI.ImageListParams()).count) ?? 0

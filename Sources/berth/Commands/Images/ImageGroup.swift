@@ -5,7 +5,8 @@ struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
         subcommands: [ImageListCommand.self, PullCommand.self, ImageRemoveCommand.self, ImageInspectCommand.self,
-                      HistoryCommand.self, TagCommand.self, ImagePruneCommand.self])
+                      HistoryCommand.self, TagCommand.self, ImagePruneCommand.self, PushCommand.self, SaveCommand.self,
+                      LoadCommand.self])
 }
 
 /// `berth system COMMAND`.

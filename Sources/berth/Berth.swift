@@ -13,7 +13,7 @@ struct Berth: ParsableCommand {
         version: "Berth version \(BuildInfo.version), build \(BuildInfo.gitCommit ?? "unknown")",
         subcommands: [VersionCommand.self, InfoCommand.self,
                       PullCommand.self, PushCommand.self, ImagesCommand.self, TagCommand.self, RmiCommand.self,
-                      HistoryCommand.self, SaveCommand.self, LoadCommand.self, LoginCommand.self, LogoutCommand.self,
+                      HistoryCommand.self, SaveCommand.self, LoadCommand.self, ImportCommand.self, LoginCommand.self, LogoutCommand.self,
                       ImageGroup.self, SystemGroup.self])
 
     @OptionGroup var global: GlobalOptions

@@ -186,6 +186,35 @@ import Testing
         }
     }
 
+    @Test func importMakesAnImageWithChanges() async throws {
+        try Self.requireTools()
+        try await offPool {
+            let d = DaemonProcessTests.Daemon()
+            try d.start()
+            let rootfs = try TestImageBuilder.busyboxRootfs(extra: ["etc/motd": "imported\n"])
+            let tarball = d.dir + "/rootfs.tar.gz"
+            #expect(Subprocess.run(["sh", "-c", "tar -C '\(rootfs)' -czf '\(tarball)' ."]).status == 0)
+            var r = try d.berth(["import", "-c", "CMD [\"/bin/sh\", \"-c\", \"cat /etc/motd\"]", "-c", "ENV GREETING=hi",
+                                 "-c", "WORKDIR /tmp", "-m", "from a test", tarball, "imported:1"])
+            #expect(r.status == 0 && r.out.hasPrefix("sha256:") && r.out.count == 72, "\(r.out) \(r.err)")
+            let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+            r = try d.berth(["image", "inspect", "--format", "{{.Id}} {{json .Config.Cmd}} {{json .Config.Env}} {{.Config.WorkingDir}}", "imported:1"])
+            #expect(r.out == "\(id) [\"/bin/sh\",\"-c\",\"cat /etc/motd\"] [\"GREETING=hi\"] /tmp\n", "\(r.out) \(r.err)")
+            r = try d.berth(["history", "--format", "{{.Comment}}", "imported:1"])
+            #expect(r.out == "from a test\n", "\(r.out)")
+            #expect(Self.find(d.root + "/snapshots", "etc/motd") != nil, "the layer is unpacked")
+            // From stdin: the same content, the same layer (one image id per config, so a new one).
+            let s = Subprocess.run(["sh", "-c", "'\(DaemonProcessTests.berth)' -H unix://\(d.socket) import - stdin:1 < '\(tarball)'"])
+            #expect(s.status == 0 && s.output.hasPrefix("sha256:"), "\(s.output)")
+            #expect(Self.findAll(d.root + "/snapshots", "etc/motd").count == 1, "the same layer is stored once")
+            // A bad change is refused and leaves no image.
+            r = try d.berth(["import", "-c", "FROB x", tarball, "bad:1"])
+            #expect(r.status == 1 && r.err.contains("FROB is not a valid change command"), "\(r.err)")
+            #expect(try d.berth(["images", "--format", "{{.Repository}}"]).out.split(separator: "\n").sorted() == ["imported", "stdin"])
+            #expect(try d.stop() == 0)
+        }
+    }
+
     @Test func pullErrorsLeaveNothingBehind() async throws {
         try Self.requireTools()
         let registry = try TestRegistry()

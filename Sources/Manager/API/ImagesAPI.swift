@@ -72,6 +72,10 @@ extension ImageService {
             guard p.path.hasPrefix("/") else { throw BerthError(.invalidArgument, "load: the path must be absolute: \(p.path)") }
             return try await BlockingThread.run { try self.load(from: p.path) }
         }
+        server.register(.imageImport) { (p: BerthAPI.ImportParams, _) -> BerthAPI.ImportResult in
+            guard p.path.hasPrefix("/") else { throw BerthError(.invalidArgument, "import: the path must be absolute: \(p.path)") }
+            return try await BlockingThread.run { try self.importImage(p) }
+        }
         server.register(.systemDF) { (_: NoParams, _) in try self.diskUsage() }
         daemon.addInfoContributor { info in
             info.images = (try? self.list(BerthAPI.ImageListParams()).count) ?? 0

@@ -6,7 +6,7 @@ struct ImageGroup: ParsableCommand {
         commandName: "image", abstract: "Manage images",
         subcommands: [ImageListCommand.self, PullCommand.self, ImageRemoveCommand.self, ImageInspectCommand.self,
                       HistoryCommand.self, TagCommand.self, ImagePruneCommand.self, PushCommand.self, SaveCommand.self,
-                      LoadCommand.self])
+                      LoadCommand.self, ImportCommand.self])
 }
 
 /// `berth system COMMAND`.

@@ -44,8 +44,10 @@ extension BerthAPI {
         /// `os/arch[/variant]`; the host's when absent.
         public var platform: String?
         public var auth: RegistryAuth?
-        public init(reference: String, platform: String? = nil, auth: RegistryAuth? = nil) {
-            self.reference = reference; self.platform = platform; self.auth = auth
+        /// Every tag of the repository (`pull -a`); `reference` then names the repository only.
+        public var allTags: Bool?
+        public init(reference: String, platform: String? = nil, auth: RegistryAuth? = nil, allTags: Bool? = nil) {
+            self.reference = reference; self.platform = platform; self.auth = auth; self.allTags = allTags
         }
     }
 

@@ -215,6 +215,27 @@ import Testing
         }
     }
 
+    @Test func pullAllTags() async throws {
+        try Self.requireTools()
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let one = try await Self.pushBusybox(registry, "test/multi:1", extra: ["v": "1\n"])
+        let two = try await Self.pushBusybox(registry, "test/multi:2", extra: ["v": "2\n"])
+        try await offPool {
+            let d = DaemonProcessTests.Daemon()
+            try d.start()
+            let repo = registry.host + "/test/multi"
+            var r = try d.berth(["pull", "-a", repo])
+            #expect(r.status == 0 && r.out.contains("1: Pulling from test/multi") && r.out.contains("2: Pulling from test/multi"), "\(r.out) \(r.err)")
+            #expect(r.out.hasSuffix(repo + "\n"), "\(r.out)")
+            r = try d.berth(["images", "--format", "{{.Tag}} {{.ID}}"])
+            #expect(Set(r.out.split(separator: "\n").map(String.init)) == ["1 \(one.config.short)", "2 \(two.config.short)"], "\(r.out)")
+            r = try d.berth(["pull", "-a", repo + ":1"])
+            #expect(r.status == 1 && r.err.contains("tag can't be used with --all-tags/-a"), "\(r.err)")
+            #expect(try d.stop() == 0)
+        }
+    }
+
     @Test func pullErrorsLeaveNothingBehind() async throws {
         try Self.requireTools()
         let registry = try TestRegistry()

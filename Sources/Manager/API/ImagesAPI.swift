@@ -38,15 +38,39 @@ extension ImageService {
     public func register(on daemon: Daemon) {
         let server = daemon.server
         server.register(.imagePull) { (p: BerthAPI.PullParams, ctx) -> BerthAPI.PullResult in
-            let ref = try self.parse(p.reference)
             var platform: Platform?
             if let s = p.platform {
                 do { platform = try Platform(parsing: s) } catch { throw BerthError(.invalidArgument, "invalid platform \(s): \(error)") }
             }
-            let r = try await self.pull(ref, platform: platform, credentials: Self.provider(p.auth, for: p.reference, client: self.registry)) { e in
+            let credentials = Self.provider(p.auth, for: p.reference, client: self.registry)
+            let report: @Sendable (PullEvent) -> Void = { e in
                 _ = ctx.progress(BerthAPI.PullProgress(id: e.id, status: e.status, current: e.current, total: e.total))
             }
-            return BerthAPI.PullResult(name: ref.familiarString, digest: r.digest.description, id: r.imageID.description, changed: r.changed)
+            guard p.allTags == true else {
+                let ref = try self.parse(p.reference)
+                let r = try await self.pull(ref, platform: platform, credentials: credentials, progress: report)
+                return BerthAPI.PullResult(name: ref.familiarString, digest: r.digest.description, id: r.imageID.description, changed: r.changed)
+            }
+            // pull -a: every tag of the repository, one after another.
+            var repo: Reference
+            do { repo = try self.registry.parse(p.reference) } catch { throw BerthError(.invalidArgument, "\(error)") }
+            guard repo.tag == nil && repo.digest == nil else {
+                throw BerthError(.invalidArgument, "tag can't be used with --all-tags/-a")
+            }
+            let client = credentials.map { RegistryClient(configuration: self.registryConfiguration, credentials: $0) } ?? self.registry
+            let tags: [String]
+            do { tags = try await client.tags(repo) } catch let e as RegistryError { throw Self.apiError(e, repo) }
+            guard !tags.isEmpty else { throw BerthError(.notFound, "no tags in repository \(repo.familiarName)") }
+            var last: PullResult?
+            var changed = false
+            for tag in tags.sorted() {
+                repo.tag = tag
+                let r = try await self.pull(repo, platform: platform, credentials: credentials, progress: report)
+                changed = changed || r.changed
+                last = r
+            }
+            repo.tag = nil
+            return BerthAPI.PullResult(name: repo.familiarName, digest: last!.digest.description, id: last!.imageID.description, changed: changed)
         }
         server.register(.imagePush) { (p: BerthAPI.PushParams, ctx) -> BerthAPI.PushResult in
             try await self.push(p.reference, credentials: Self.provider(p.auth, for: p.reference, client: self.registry)) { e in

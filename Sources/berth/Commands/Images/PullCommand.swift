@@ -22,12 +22,11 @@ struct PullCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        if allTags { throw CLIError("--all-tags is not supported yet", status: 1) }
         let client = try global.client()
-        if !quiet && !name.contains("@") && !ReferenceText.hasTag(name) { Output.line("Using default tag: latest") }
+        if !allTags && !quiet && !name.contains("@") && !ReferenceText.hasTag(name) { Output.line("Using default tag: latest") }
         let bars = ProgressPrinter(terminal: !quiet && isatty(STDOUT_FILENO) == 1, quiet: quiet)
         let r: BerthAPI.PullResult = try client.call(.imagePull, BerthAPI.PullParams(reference: name, platform: platform,
-                                                                                    auth: AuthFile.load().auth(for: name))) {
+                                                                                    auth: AuthFile.load().auth(for: name), allTags: allTags ? true : nil)) {
             (p: BerthAPI.PullProgress) in bars.show(p)
         }
         bars.end()

@@ -179,9 +179,11 @@ import Testing
             #expect(r.out == "saved:v1 \(pushed.config.short)\n", "\(r.out)")
             #expect(Self.find(d.root + "/snapshots", "etc/motd") != nil, "the loaded image's layers are unpacked")
             // A file that is not an image archive: a clear error, nothing stored.
+            let blobs = Self.files(d.root + "/content/blobs/sha256").count
             try Subprocess.writeFile(d.dir + "/junk.tar", "not a tarball")
             r = try d.berth(["load", "-i", d.dir + "/junk.tar"])
             #expect(r.status == 1 && r.err.hasPrefix("Error response from daemon:"), "\(r.err)")
+            #expect(Self.files(d.root + "/content/blobs/sha256").count == blobs)
             #expect(try d.stop() == 0)
         }
     }
@@ -211,6 +213,12 @@ import Testing
             r = try d.berth(["import", "-c", "FROB x", tarball, "bad:1"])
             #expect(r.status == 1 && r.err.contains("FROB is not a valid change command"), "\(r.err)")
             #expect(try d.berth(["images", "--format", "{{.Repository}}"]).out.split(separator: "\n").sorted() == ["imported", "stdin"])
+            // A file that is not a tarball: a clear error, and its blob is not kept.
+            let blobs = Self.files(d.root + "/content/blobs/sha256").count
+            try Subprocess.writeFile(d.dir + "/junk", String(repeating: "not a tarball ", count: 100))
+            r = try d.berth(["import", d.dir + "/junk", "junk:1"])
+            #expect(r.status == 1 && r.err.contains("is not a root filesystem tarball"), "\(r.err)")
+            #expect(Self.files(d.root + "/content/blobs/sha256").count == blobs, "the failed import left its blob")
             #expect(try d.stop() == 0)
         }
     }

@@ -43,9 +43,7 @@ extension ImageService {
                 do { platform = try Platform(parsing: s) } catch { throw BerthError(.invalidArgument, "invalid platform \(s): \(error)") }
             }
             let credentials = Self.provider(p.auth, for: p.reference, client: self.registry)
-            let report: @Sendable (PullEvent) -> Void = { e in
-                _ = ctx.progress(BerthAPI.PullProgress(id: e.id, status: e.status, current: e.current, total: e.total))
-            }
+            let report: @Sendable (BerthAPI.PullProgress) -> Void = { _ = ctx.progress($0) }
             guard p.allTags == true else {
                 let ref = try self.parse(p.reference)
                 let r = try await self.pull(ref, platform: platform, credentials: credentials, progress: report)
@@ -73,8 +71,8 @@ extension ImageService {
             return BerthAPI.PullResult(name: repo.familiarName, digest: last!.digest.description, id: last!.imageID.description, changed: changed)
         }
         server.register(.imagePush) { (p: BerthAPI.PushParams, ctx) -> BerthAPI.PushResult in
-            try await self.push(p.reference, credentials: Self.provider(p.auth, for: p.reference, client: self.registry)) { e in
-                _ = ctx.progress(BerthAPI.PullProgress(id: e.id, status: e.status, current: e.current, total: e.total))
+            try await self.push(p.reference, credentials: Self.provider(p.auth, for: p.reference, client: self.registry)) {
+                _ = ctx.progress($0)
             }
         }
         server.register(.registryLogin) { (p: BerthAPI.LoginParams, _) in try await self.login(p) }

@@ -67,7 +67,15 @@ extension ImageService {
 
     // MARK: load
 
+    /// A load that fails leaves nothing: its lease goes and what it stored is collected.
     public func load(from path: String) throws -> BerthAPI.LoadResult {
+        do { return try loadArchive(from: path) } catch {
+            try? collectGarbage()
+            throw error
+        }
+    }
+
+    func loadArchive(from path: String) throws -> BerthAPI.LoadResult {
         let staging = try ArchiveStaging(root: content)
         defer { staging.remove() }
         try staging.read(path)
@@ -134,12 +142,7 @@ extension ImageService {
     func record(names: [String], target: Descriptor, config: Digest, now: Int64, loaded: inout [String]) throws {
         if names.isEmpty {
             // An image without a name is kept as a dangling one, as docker load does.
-            let all = try images.all()
-            if !all.contains(where: { $0.configDigest == config }) {
-                try images.db.execute("INSERT INTO images (name, target_media_type, target_digest, target_size, config_digest, created_at, updated_at, labels) VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?5, '{}')",
-                                      [.text(target.mediaType), .text(target.digest.description), .integer(target.size),
-                                       .text(config.description), .integer(now)])
-            }
+            try images.putDangling(ImageRecord(name: nil, target: target, configDigest: config, createdAt: now, updatedAt: now))
             loaded.append(config.description)
             return
         }
@@ -335,14 +338,21 @@ final class ArchiveStaging {
         var clean = name
         while clean.hasPrefix("./") { clean.removeFirst(2) }
         guard let file = staged[clean] else { throw BerthError(.invalidArgument, "the archive's manifest.json names \(name), which it does not contain") }
+        return try Self.ingestFile(file, mediaType: mediaType, into: store, lease: lease, leases: leases)
+    }
+
+    /// Stores a file under its own digest (computed first: an ingest must know
+    /// the digest it expects), held by `lease`.
+    static func ingestFile(_ file: String, mediaType: String, into store: ContentStore, lease: String, leases: LeaseStore) throws -> Descriptor {
         var h = Hasher256()
         var size: Int64 = 0
         let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw BerthError(.internal, "open \(file)") }
+        guard fd >= 0 else { throw BerthError(.invalidArgument, "open \(file): \(String(cString: strerror(errno)))") }
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let k = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if k <= 0 { break }
+            if k < 0 { close(fd); throw BerthError(.invalidArgument, "read \(file): \(String(cString: strerror(errno)))") }
+            if k == 0 { break }
             h.update(buf[0..<k])
             size += Int64(k)
         }
@@ -351,9 +361,9 @@ final class ArchiveStaging {
         try leases.add(lease, .content, d.description)
         let desc = Descriptor(mediaType: mediaType, digest: d, size: size)
         if !store.has(d) {
-            let writer = try store.writer(ref: "load-" + d.encoded, expected: desc)
+            let writer = try store.writer(ref: "ingest-" + d.encoded, expected: desc)
             do {
-                try Self.copy(file, into: writer)
+                try copy(file, into: writer)
                 _ = try writer.commit()
             } catch {
                 writer.abort()

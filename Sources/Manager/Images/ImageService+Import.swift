@@ -13,7 +13,15 @@ extension ImageService {
     /// diffID comes from unpacking it (into a snapshot committed under that
     /// diffID, which is the chain ID of a one-layer image). `--change`
     /// applies Dockerfile instructions to the config.
+    /// An import that fails leaves nothing: its lease goes and what it stored is collected.
     public func importImage(_ p: BerthAPI.ImportParams) throws -> BerthAPI.ImportResult {
+        do { return try importTarball(p) } catch {
+            try? collectGarbage()
+            throw error
+        }
+    }
+
+    func importTarball(_ p: BerthAPI.ImportParams) throws -> BerthAPI.ImportResult {
         var config = ImageConfig.Config()
         for change in p.changes ?? [] { try Self.apply(change: change, to: &config) }
         let ref = try p.reference.map { try parse($0) }
@@ -23,35 +31,15 @@ extension ImageService {
         defer { try? leases.delete(lease) }
 
         // The layer blob: the file as given, under its own digest.
-        var h = Hasher256()
-        var size: Int64 = 0
-        var magic: [UInt8] = []
+        var magic = [UInt8](repeating: 0, count: 4)
         let fd = open(p.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw BerthError(.invalidArgument, "open \(p.path): \(String(cString: strerror(errno)))") }
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { close(fd); throw BerthError(.invalidArgument, "read \(p.path): \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            if magic.count < 4 { magic += buf[0..<min(n, 4 - magic.count)] }
-            h.update(buf[0..<n])
-            size += Int64(n)
-        }
+        let got = Glibc.read(fd, &magic, 4)
         close(fd)
+        magic = Array(magic.prefix(max(0, got)))
         let mediaType = magic.starts(with: [0x1f, 0x8b]) ? MediaType.ociLayerGzip
             : magic.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) ? MediaType.ociLayerZstd : MediaType.ociLayer
-        let layer = Descriptor(mediaType: mediaType, digest: h.finalize(), size: size)
-        try leases.add(lease, .content, layer.digest.description)
-        if !content.has(layer.digest) {
-            let writer = try content.writer(ref: "import-" + layer.digest.encoded, expected: layer)
-            do {
-                try ArchiveStaging.copy(p.path, into: writer)
-                _ = try writer.commit()
-            } catch {
-                writer.abort()
-                throw error
-            }
-        }
+        let layer = try ArchiveStaging.ingestFile(p.path, mediaType: mediaType, into: content, lease: lease, leases: leases)
 
         // Unpacked into a fresh snapshot; its name is known only once the diffID is.
         let key = "extract-import-" + layer.digest.short + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)

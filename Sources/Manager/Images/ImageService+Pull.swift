@@ -26,7 +26,7 @@ extension ImageService {
     /// recorded; a pull that fails leaves no active snapshot behind, and its
     /// partial downloads stay resumable until the lease expires.
     public func pull(_ ref: Reference, platform: Platform? = nil, credentials: (any CredentialProvider)? = nil,
-                     progress: @escaping @Sendable (PullEvent) -> Void) async throws -> PullResult {
+                     progress: @escaping @Sendable (BerthAPI.PullProgress) -> Void) async throws -> PullResult {
         let client = credentials.map { RegistryClient(configuration: registryConfiguration, credentials: $0) } ?? registry
         let platform = platform ?? .host
         let lease = "pull-" + Digest.sha256(of: Array("\(ref) \(Self.now()) \(getpid())".utf8)).short
@@ -42,7 +42,7 @@ extension ImageService {
             target = desc
         } catch let e as RegistryError { throw Self.apiError(e, ref) }
         // As Docker: this line once the registry has the image.
-        progress(PullEvent(status: "\(ref.tag ?? ref.digest?.description ?? Reference.defaultTag): Pulling from \(ref.path)"))
+        progress(BerthAPI.PullProgress(status: "\(ref.tag ?? ref.digest?.description ?? Reference.defaultTag): Pulling from \(ref.path)"))
         var manifestDesc = target
         if MediaType.isIndex(target.mediaType) {
             let index = try JSONDecoder().decode(Index.self, from: Data(try content.read(target.digest)))
@@ -81,8 +81,8 @@ extension ImageService {
         try images.put(ImageRecord(name: name, target: target, configDigest: manifest.config.digest,
                                    createdAt: previous?.createdAt ?? now, updatedAt: now, labels: [ImageRecord.sourceLabel: "registry"]))
         let changed = previous?.target.digest != target.digest
-        progress(PullEvent(status: "Digest: \(target.digest)"))
-        progress(PullEvent(status: changed ? "Status: Downloaded newer image for \(ref.familiarString)"
+        progress(BerthAPI.PullProgress(status: "Digest: \(target.digest)"))
+        progress(BerthAPI.PullProgress(status: changed ? "Status: Downloaded newer image for \(ref.familiarString)"
                                            : "Status: Image is up to date for \(ref.familiarString)"))
         return PullResult(name: name, digest: target.digest, imageID: manifest.config.digest, changed: changed)
     }
@@ -91,15 +91,15 @@ extension ImageService {
     /// its snapshot as its bytes arrive; unpacks are sequential, each on top of
     /// the one below, on threads of their own.
     func fetchAndUnpack(layers: [Descriptor], diffIDs: [Digest], chain: [Digest], from ref: Reference, client: RegistryClient,
-                        lease: String, progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+                        lease: String, progress: @escaping @Sendable (BerthAPI.PullProgress) -> Void) async throws {
         let n = layers.count
         var needsBlob = [Bool](), needsUnpack = [Bool]()
         for i in 0..<n {
             let haveSnapshot = try snapshotter.exists(chain[i].description)
             needsUnpack.append(!haveSnapshot)
             needsBlob.append(!content.has(layers[i].digest))
-            if haveSnapshot && !needsBlob[i] { progress(PullEvent(id: layers[i].digest.short, status: "Already exists")) }
-            else { progress(PullEvent(id: layers[i].digest.short, status: "Pulling fs layer")) }
+            if haveSnapshot && !needsBlob[i] { progress(BerthAPI.PullProgress(id: layers[i].digest.short, status: "Already exists")) }
+            else { progress(BerthAPI.PullProgress(id: layers[i].digest.short, status: "Pulling fs layer")) }
         }
         let feeds = (0..<n).map { _ in LayerFeed() }
         let gates = UnpackGates(count: n)
@@ -147,7 +147,7 @@ extension ImageService {
 
     /// One layer's download, its bytes streamed into `feed` (its unpacker) as they arrive.
     func download(_ layer: Descriptor, from ref: Reference, client: RegistryClient, feed: LayerFeed?,
-                  progress: @escaping @Sendable (PullEvent) -> Void) async throws {
+                  progress: @escaping @Sendable (BerthAPI.PullProgress) -> Void) async throws {
         let last = Mutex<Int64>(-1)
         let report: ProgressHandler = { p in
             // Docker's words for a layer; byte counts at most every 512 KiB.
@@ -159,7 +159,7 @@ extension ImageService {
                 }
                 if skip { return }
             }
-            progress(PullEvent(id: layer.digest.short, status: p.state.rawValue,
+            progress(BerthAPI.PullProgress(id: layer.digest.short, status: p.state.rawValue,
                                current: p.state == .downloading ? p.current : nil,
                                total: p.state == .downloading ? p.total : nil))
         }
@@ -180,19 +180,19 @@ extension ImageService {
     /// Unpacks layer `i` into an active snapshot on top of chain[i-1] and
     /// commits it as chain[i]; the active snapshot is removed on any failure.
     func unpackLayer(_ i: Int, _ layer: Descriptor, diffID: Digest, chain: [Digest], feed: LayerFeed?, lease: String,
-                     progress: @escaping @Sendable (PullEvent) -> Void) throws {
+                     progress: @escaping @Sendable (BerthAPI.PullProgress) -> Void) throws {
         // Nil: another pull of an image sharing this layer committed it meanwhile.
         guard let pending = try PendingLayer.begin(chainID: chain[i].description, parent: i == 0 ? nil : chain[i - 1].description,
                                                    diffID: diffID, on: snapshotter) else {
             feed?.abandon()
-            progress(PullEvent(id: layer.digest.short, status: "Pull complete"))
+            progress(BerthAPI.PullProgress(id: layer.digest.short, status: "Pull complete"))
             return
         }
         try leases.add(lease, .snapshot, pending.key)
         do {
             let dir = pending.directory
             let options = pending.options
-            progress(PullEvent(id: layer.digest.short, status: "Extracting"))
+            progress(BerthAPI.PullProgress(id: layer.digest.short, status: "Extracting"))
             if let feed {
                 var chunk: [UInt8] = []
                 var at = 0
@@ -234,27 +234,32 @@ extension ImageService {
             pending.abort()
             throw error
         }
-        progress(PullEvent(id: layer.digest.short, status: "Pull complete"))
+        progress(BerthAPI.PullProgress(id: layer.digest.short, status: "Pull complete"))
     }
 
     /// A registry's failure as the API reports it.
     static func apiError(_ e: RegistryError, _ ref: Reference) -> BerthError {
         let text = "\(e)"
-        if text.contains("unauthorized") || text.contains("denied") { return BerthError(.unauthorized, text) }
-        if text.contains("not found") || text.contains("unknown") { return BerthError(.notFound, text) }
-        if text.contains("schema 1") || text.contains("digest") { return BerthError(.invalidArgument, text) }
-        return BerthError(.unavailable, text)
+        switch e {
+        case .unauthorized, .denied: return BerthError(.unauthorized, text)
+        case .notFound, .noMatchingPlatform: return BerthError(.notFound, text)
+        case .invalidReference, .content: return BerthError(.invalidArgument, text)
+        case .cancelled: return BerthError(.canceled, text)
+        case .http, .transport, .invalidResponse: return BerthError(.unavailable, text)
+        }
     }
 }
 
 /// Layer i may be unpacked once layer i-1 is committed; a failure anywhere stops the rest.
 final class UnpackGates: @unchecked Sendable {
-    private let state: Mutex<(open: [Bool], error: String?)>
+    // Guarded by `mutex`, signalled through `cond`.
+    private var opened: [Bool]
+    private var error: String?
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init(count: Int) {
-        state = Mutex((open: [Bool](repeating: false, count: count), error: nil))
+        opened = [Bool](repeating: false, count: count)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }
@@ -266,28 +271,23 @@ final class UnpackGates: @unchecked Sendable {
         cond.deallocate()
     }
 
-    func open(_ i: Int) {
+    private func change(_ body: () -> Void) {
         pthread_mutex_lock(mutex)
-        state.withLock { $0.open[i] = true }
+        body()
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
     }
 
-    func fail(_ error: any Error) {
-        pthread_mutex_lock(mutex)
-        state.withLock { $0.error = "\(error)" }
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
-    }
+    func open(_ i: Int) { change { opened[i] = true } }
+
+    func fail(_ e: any Error) { change { error = "\(e)" } }
 
     /// Returns when layer `i` is committed (at once for i < 0); throws when a layer failed.
     func waitFor(_ i: Int) throws {
         guard i >= 0 else { return }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while true {
-            let (done, error) = state.withLock { ($0.open[i], $0.error) }
-            if done { return }
+        while !opened[i] {
             if let error { throw BerthError(.internal, "stopped: \(error)") }
             pthread_cond_wait(cond, mutex)
         }

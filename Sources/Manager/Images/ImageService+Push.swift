@@ -8,24 +8,24 @@ extension ImageService {
     /// "The push refers to repository [NAME]", per layer Preparing / Pushing /
     /// Pushed / Layer already exists / Mounted from, then "TAG: digest: D size: N".
     public func push(_ name: String, credentials: (any CredentialProvider)?,
-                     progress: @escaping @Sendable (PullEvent) -> Void) async throws -> BerthAPI.PushResult {
+                     progress: @escaping @Sendable (BerthAPI.PullProgress) -> Void) async throws -> BerthAPI.PushResult {
         let ref = try parse(name)
         guard let record = try images.get(name: Self.recordName(ref)) else {
             throw BerthError(.notFound, "An image does not exist locally with the tag: \(ref.familiarName)")
         }
         let client = credentials.map { RegistryClient(configuration: registryConfiguration, credentials: $0) } ?? registry
-        progress(PullEvent(status: "The push refers to repository [\(ref.name)]"))
+        progress(BerthAPI.PullProgress(status: "The push refers to repository [\(ref.name)]"))
         let report: ProgressHandler = { p in
             var status = p.state.rawValue
             if p.state == .mounted, let from = p.detail { status += " " + from }
-            progress(PullEvent(id: p.descriptor.digest.short, status: status,
+            progress(BerthAPI.PullProgress(id: p.descriptor.digest.short, status: status,
                                current: p.state == .pushing ? p.current : nil, total: p.state == .pushing ? p.total : nil))
         }
         let pushed: Descriptor
         do { pushed = try await client.push(record.target, from: content, to: ref, progress: report) }
         catch let e as RegistryError { throw Self.apiError(e, ref) }
         let tag = ref.tag ?? Reference.defaultTag
-        progress(PullEvent(status: "\(tag): digest: \(pushed.digest) size: \(pushed.size)"))
+        progress(BerthAPI.PullProgress(status: "\(tag): digest: \(pushed.digest) size: \(pushed.size)"))
         return BerthAPI.PushResult(tag: tag, digest: pushed.digest.description, size: pushed.size)
     }
 

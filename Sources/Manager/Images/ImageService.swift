@@ -2,6 +2,7 @@ import Content
 import FoundationEssentials
 import Glibc
 import Metadata
+import OCI
 import Registry
 import RPC
 import Snapshots
@@ -37,9 +38,9 @@ public final class ImageService: Sendable {
         registry = RegistryClient(configuration: registryConfiguration, credentials: credentials)
     }
 
+    /// Unix nanoseconds.
     static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
+        let ts = Clock.now()
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 

@@ -113,6 +113,17 @@ public final class ImageStore: Sendable {
         ])
     }
 
+    /// Records an image that has no name (docker load of an untagged image),
+    /// unless a record of the same image id exists already.
+    public func putDangling(_ record: ImageRecord) throws {
+        var r = record
+        r.name = nil
+        try db.transaction { c in
+            let known = try c.queryFirst("SELECT 1 FROM images WHERE config_digest = ?1", [.text(r.configDigest.description)]) { _ in true } ?? false
+            if !known { try Self.insert(c, r) }
+        }
+    }
+
     /// Removes the name; true when it existed.
     @discardableResult
     public func remove(name: String) throws -> Bool {

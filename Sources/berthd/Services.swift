@@ -11,4 +11,11 @@ func registerServices(on daemon: Daemon) throws {
         throw DaemonError("cannot open the image store under \(daemon.options.root): \(error)")
     }
     images.register(on: daemon)
+    let containers: ContainerService
+    do {
+        containers = try ContainerService.start(daemon: daemon, images: images)
+    } catch {
+        throw DaemonError("cannot open the containers under \(daemon.options.root): \(error)")
+    }
+    containers.register(on: daemon)
 }

@@ -1,4 +1,5 @@
 import OCI
+import RPC
 import Testing
 @testable import berth
 

@@ -12,9 +12,14 @@ extension ImageService {
         try gcLock.withLock { _ in
             let now = Self.now()
             try leases.expire(now: now)
-            let roots = GarbageCollector.Roots(targets: try images.all().map(\.target.digest),
+            var roots = GarbageCollector.Roots(targets: try images.all().map(\.target.digest),
                                                content: try leases.held(.content, now: now),
                                                snapshots: try leases.held(.snapshot, now: now))
+            for provider in rootsProviders.withLock({ $0 }) {
+                let extra = provider()
+                roots.targets += extra.targets.compactMap(Digest.init)
+                roots.snapshots.formUnion(extra.snapshots)
+            }
             return try GarbageCollector(content: content, snapshotter: snapshotter).collect(roots)
         }
     }
@@ -29,7 +34,21 @@ extension ImageService {
             guard let n = r.name, let ref = try? Reference.parseQualified(n) else { return nil }
             return ref.familiarString
         }
+        let users = imageUsers.withLock { $0 }(id.description)
         if let named {
+            // The last tag of an image a container uses: refused without force;
+            // with force the image stays, untagged (Docker's behaviour).
+            let others = try images.withConfig(id).filter { $0.name != nil && $0.name != named.name }
+            let lastTag = !others.contains { ($0.name.flatMap { try? Reference.parseQualified($0) })?.tag != nil }
+            if lastTag, let user = users.first {
+                guard force else {
+                    throw BerthError(.conflict, "conflict: unable to remove repository reference \"\(name)\" (must force) - container \(user.prefix(12)) is using its referenced image \(id.short)")
+                }
+                try images.remove(name: named.name!)
+                try images.putDangling(named)
+                if let line = untagLine(named) { out.append(BerthAPI.ImageDeleteItem(untagged: line)) }
+                return out
+            }
             try images.remove(name: named.name!)
             if let line = untagLine(named) { out.append(BerthAPI.ImageDeleteItem(untagged: line)) }
             // A tag removed while the same digest is still named by NAME@DIGEST: that goes too, as Docker's untag.
@@ -47,6 +66,9 @@ extension ImageService {
             let repos = Set(records.compactMap { $0.name.flatMap { try? Reference.parseQualified($0) }?.name })
             if repos.count > 1 && !force {
                 throw BerthError(.conflict, "conflict: unable to delete \(id.short) (must be forced) - image is referenced in multiple repositories")
+            }
+            if let user = users.first {
+                throw BerthError(.conflict, "conflict: unable to delete \(id.short) (\(force ? "cannot be forced" : "must be forced")) - image is being used by container \(user.prefix(12))")
             }
             for r in records.sorted(by: { ($0.name ?? "") < ($1.name ?? "") }) {
                 if let line = untagLine(r) { out.append(BerthAPI.ImageDeleteItem(untagged: line)) }

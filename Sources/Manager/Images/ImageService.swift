@@ -23,6 +23,11 @@ public final class ImageService: Sendable {
     let credentials: CredentialStore
     /// One garbage collection at a time (rmi and prune may race).
     let gcLock = Mutex(())
+    public let database: Database
+    /// Other roots of garbage collection (containers: their snapshots and images).
+    let rootsProviders = Mutex<[@Sendable () -> (targets: [String], snapshots: [String])]>([])
+    /// The ids of the containers using an image id (rmi refuses to delete it).
+    let imageUsers = Mutex<@Sendable (String) -> [String]>({ _ in [] })
 
     /// How long a pull's lease protects what it fetched if berthd dies mid-pull.
     static let leaseTTL: Int64 = 3600 * 1_000_000_000
@@ -31,12 +36,19 @@ public final class ImageService: Sendable {
                 registryConfiguration: RegistryConfiguration, credentials: CredentialStore) throws {
         self.content = content
         self.snapshotter = snapshotter
+        self.database = database
         images = try ImageStore(db: database)
         leases = try LeaseStore(db: database)
         self.registryConfiguration = registryConfiguration
         self.credentials = credentials
         registry = RegistryClient(configuration: registryConfiguration, credentials: credentials)
     }
+
+    public func addRootsProvider(_ p: @escaping @Sendable () -> (targets: [String], snapshots: [String])) {
+        rootsProviders.withLock { $0.append(p) }
+    }
+
+    public func setImageUsers(_ f: @escaping @Sendable (String) -> [String]) { imageUsers.withLock { $0 = f } }
 
     /// Unix nanoseconds.
     static func now() -> Int64 {
@@ -55,13 +67,22 @@ public final class ImageService: Sendable {
         return ref.name + ":" + (ref.tag ?? Reference.defaultTag)
     }
 
-    /// The manifest for `platform` under `target` (itself when it is a manifest).
-    public func platformManifest(_ target: Descriptor, platform: Platform = .host) throws -> (Descriptor, Manifest) {
+    /// The manifest for `platform` under `target` (itself when it is a manifest). Of an index,
+    /// only the manifests in the store count (a pull stores one platform's): the one whose
+    /// config is `config` when given (an image record's id), else the platform's, else the
+    /// first one stored.
+    public func platformManifest(_ target: Descriptor, platform: Platform = .host, config: Digest? = nil) throws -> (Descriptor, Manifest) {
         let bytes = try content.read(target.digest)
         switch try ImageDocument.decode(bytes, mediaType: target.mediaType) {
         case .manifest(let m): return (target, m)
         case .index(let index):
-            guard let d = index.manifest(for: platform) ?? index.manifests.first(where: { content.has($0.digest) }) else {
+            let present = index.manifests.filter { content.has($0.digest) }
+            if let config {
+                for d in present {
+                    if let (md, m) = try? platformManifest(d, platform: platform), m.config.digest == config { return (md, m) }
+                }
+            }
+            guard let d = index.manifest(for: platform).flatMap({ content.has($0.digest) ? $0 : nil }) ?? present.first else {
                 throw BerthError(.notFound, "no matching manifest for \(platform) in the manifest list entries")
             }
             return try platformManifest(d, platform: platform)

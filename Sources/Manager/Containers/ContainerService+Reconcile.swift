@@ -1,0 +1,89 @@
+import FoundationEssentials
+import Glibc
+import OCI
+import RPC
+import Snapshots
+
+/// What berthd does when it starts: every container it recorded is matched
+/// with what is really there.
+///
+/// | recorded | found | then |
+/// | --- | --- | --- |
+/// | running/paused | shim answers, task running | reconnected (events to this berthd), shim watched |
+/// | running/paused | shim answers, task exited | the exit handled: status, exit code, restart policy |
+/// | running/paused | shim.json but no live shim | `berth-shim delete` says how it ended (137 when the shim's death killed it) |
+/// | running/paused | no bundle (the host rebooted, /run emptied) | exited (255) |
+/// | restarting | — | the restart is scheduled again |
+///
+/// Then containers with `always`, and `unless-stopped` ones not stopped by
+/// the user, that are not running are started (Docker's behaviour at daemon start).
+extension ContainerService {
+    func reconcile() {
+        var toStart: [ContainerEntry] = []
+        for entry in entries {
+            let r = entry.record
+            switch r.state.status {
+            case .running, .paused:
+                reattach(entry)
+            case .restarting:
+                entry.locked { g in g.record.state.status = .exited }
+            case .removing, .dead:
+                // An interrupted rm: finish it.
+                try? remove(entry, force: true, volumes: false)
+                continue
+            default: break
+            }
+            let after = entry.record
+            guard !after.state.hasTask, let p = after.hostConfig.restartPolicy?.name else { continue }
+            if p == "always" || (p == "unless-stopped" && !after.manuallyStopped) { toStart.append(entry) }
+        }
+        for entry in toStart {
+            do {
+                try entry.locked { g in
+                    guard !g.record.state.hasTask else { return }
+                    g.record.manuallyStopped = false
+                    try startTask(g)
+                }
+            } catch {
+                logger.warn("could not restart container \(entry.record.shortID) at start-up: \(error)")
+            }
+        }
+    }
+
+    private func reattach(_ entry: ContainerEntry) {
+        let id = entry.id, dir = bundle(id)
+        guard let data = FileManager.default.contents(atPath: dir + "/shim.json"),
+              let v = try? JSONParser.parse(Array(data)), let address = v["address"]?.stringValue,
+              let shimPid = v["pid"]?.int64Value else {
+            // No bundle: the host rebooted (or /run was emptied) under the container.
+            entry.locked { g in
+                g.record.state.status = .exited
+                g.record.state.pid = 0
+                g.record.state.exitCode = 255
+                g.record.state.finishedAt = Self.now()
+                g.record.state.error = "the task was gone when berthd started (host reboot?)"
+                persist(g.record)
+            }
+            _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
+            Self.removeTree(dir)
+            return
+        }
+        let task = ContainerEntry.Task(address: address, shimPid: Int32(shimPid))
+        entry.locked { g in g.task = task }
+        if let c = try? ShimClient(address: address), (try? c.connect(events: monitor.address)) != nil, let st = try? c.state() {
+            monitor.watch(containerID: id, shimPid: task.shimPid)
+            if st.status == "stopped" {
+                taskExited(entry, ExitInfo(id: id, pid: st.pid, exitStatus: st.exitStatus ?? 255,
+                                           exitedAt: st.exitedAt ?? Clock.rfc3339(), reason: st.reason))
+            } else {
+                entry.locked { g in
+                    g.record.state.status = st.status == "paused" ? .paused : .running
+                    g.record.state.pid = st.pid
+                    persist(g.record)
+                }
+            }
+        } else {
+            shimDied(id, pid: task.shimPid)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Glibc
+import RPC
+import Snapshots
+
+extension ContainerService {
+    /// `rm`: refused while running unless forced (then killed first); the
+    /// writable snapshot, the log and the record go.
+    func remove(_ entry: ContainerEntry, force: Bool, volumes: Bool) throws {
+        try entry.locked { g in
+            if g.removed { return }
+            if g.record.state.hasTask || g.record.state.status == .restarting {
+                guard force else {
+                    let verb = g.record.state.status == .paused ? "paused" : g.record.state.status == .restarting ? "restarting" : "running"
+                    throw BerthError(.conflict, "cannot remove container \"/\(g.record.name)\": container is \(verb): stop the container before removing or force remove")
+                }
+                g.record.manuallyStopped = true
+                if let task = g.task {
+                    let before = g.exits
+                    if let c = try? shimClient(task) {
+                        _ = try? c.kill(signal: 9, all: true)
+                        if g.record.state.status == .paused { _ = try? c.resume() }
+                    }
+                    if !g.wait(timeoutMillis: 30_000, until: { g.exits > before || g.task == nil }) {
+                        throw BerthError(.internal, "container \(entry.id) did not exit 30 s after SIGKILL")
+                    }
+                }
+            }
+            var r = g.record
+            r.state.status = .removing
+            g.record = r
+            do { try images.snapshotter.remove(r.snapshotKey) } catch {
+                // Already gone is fine; anything else leaves the container for a second try.
+                if (try? images.snapshotter.exists(r.snapshotKey)) == true {
+                    r.state.status = .dead
+                    g.record = r
+                    persist(r)
+                    throw BerthError(.internal, "cannot remove the filesystem of container \(r.shortID): \(error)")
+                }
+            }
+            Self.removeTree(persistentDirectory(r.id))
+            try store.delete(r.id)
+            g.removed = true
+            drop(r.id)
+            emit("destroy", r)
+        }
+    }
+
+    func rename(_ entry: ContainerEntry, to newName: String) throws {
+        let name = try ContainerNames.validate(newName)
+        if let other = nameTaken(name) {
+            if other.id == entry.id { throw BerthError(.invalidArgument, "Renaming a container with the same name as its current name") }
+            throw BerthError(.conflict, "Error when allocating new name: Conflict. The container name \"/\(name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+        }
+        try entry.locked { g in
+            let old = g.record.name
+            g.record.name = name
+            do { try store.update(g.record) } catch {
+                g.record.name = old
+                throw BerthError(.conflict, "Error when allocating new name: Conflict. The container name \"/\(name)\" is already in use.")
+            }
+            emit("rename", g.record, ["oldName": "/" + old])
+        }
+    }
+}

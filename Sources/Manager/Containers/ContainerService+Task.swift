@@ -1,0 +1,252 @@
+import FoundationEssentials
+import Glibc
+import OCI
+import RPC
+import Snapshots
+
+/// Tasks: a running container is a bundle, a shim and the runtime's container.
+///
+/// | step | start | on failure |
+/// | --- | --- | --- |
+/// | 1 | bundle dir, rootfs mounted from the snapshot | unmount, remove the dir |
+/// | 2 | config.json from the record | as 1 |
+/// | 3 | `berth-shim start` (daemonizes, prints its address) | as 1 |
+/// | 4 | shim `create` (runtime create, log piped) | shim shut down, as 1 |
+/// | 5 | shim `start` (runtime start) | shim `delete` + shut down, as 1 |
+///
+/// An exit (the shim's `exit` event, or the shim's own death) is handled
+/// once, under the container's mutex: shim `delete` (the exit status), shim
+/// shut down, rootfs unmounted, bundle removed, record saved; then `--rm`
+/// or the restart policy.
+extension ContainerService {
+    /// `start`. A running container is left alone; `beforeStart` runs once the
+    /// task exists and before its process runs (attach, so no output is missed).
+    func start(_ entry: ContainerEntry, beforeStart: ((ContainerEntry.Task) throws -> Void)? = nil) throws {
+        try entry.locked { g in
+            switch g.record.state.status {
+            case .running: return
+            case .paused: throw BerthError(.failedPrecondition, "cannot start a paused container, try unpause instead")
+            case .removing, .dead: throw BerthError(.failedPrecondition, "container \(entry.id) is marked for removal and cannot be started")
+            case .created, .exited, .restarting: break
+            }
+            g.record.manuallyStopped = false
+            try startTask(g, beforeStart: beforeStart)
+        }
+    }
+
+    /// Steps 1–5 (the table above); the mutex is held.
+    func startTask(_ g: ContainerEntry.Guarded, beforeStart: ((ContainerEntry.Task) throws -> Void)? = nil) throws {
+        var r = g.record
+        let dir = bundle(r.id), rootfs = dir + "/rootfs"
+        var task: ContainerEntry.Task?
+        do {
+            try Self.makeDirectory(dir, mode: 0o711)
+            try Self.makeDirectory(rootfs, mode: 0o755)
+            let mounts = try images.snapshotter.mounts(r.snapshotKey)
+            try Mount.mountAll(mounts, at: rootfs)
+            let spec = try renderSpec(r, rootfs: rootfs)
+            try Self.writeFile(dir + "/config.json", spec)
+            let t = try launchShim(id: r.id, bundle: dir)
+            task = t
+            monitor.watch(containerID: r.id, shimPid: t.shimPid)
+            let client = try shimClient(t)
+            let logOpts = r.hostConfig.logConfig?.config ?? [:]
+            let tty = r.config.tty ?? false
+            let create = CreateParams(stdio: .log, logPath: r.logPath,
+                                      logMaxSize: logOpts["max-size"].flatMap(Self.parseSize),
+                                      logMaxFiles: logOpts["max-file"].flatMap { Int($0) },
+                                      stdin: (r.config.openStdin ?? false) && !tty)
+            _ = try shimCall { () throws(RPCError) in try client.create(create) }
+            g.task = t
+            try beforeStart?(t)
+            let pid = try shimCall { () throws(RPCError) in try client.start() }.pid
+            r.state = ContainerState(status: .running, pid: pid, exitCode: 0, error: "", oomKilled: false,
+                                     startedAt: Self.now(), finishedAt: r.state.finishedAt)
+            g.record = r
+            persist(r)
+            emit("start", r)
+        } catch {
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            if let task {
+                monitor.unwatch(containerID: r.id)
+                discardShim(task, bundle: dir)
+            }
+            g.task = nil
+            _ = try? Mount.unmountAll(rootfs, detach: true)
+            Self.removeTree(dir)
+            // Docker's record of a failed start: exit code 126/127/128 and the error.
+            r.state.status = r.state.status == .restarting ? .exited : (r.state.startedAt == 0 ? .created : .exited)
+            r.state.pid = 0
+            r.state.exitCode = Self.startFailureCode(message)
+            r.state.error = message
+            if r.state.status == .exited { r.state.finishedAt = Self.now() }
+            g.record = r
+            persist(r)
+            throw BerthError(.failedPrecondition, "failed to create task for container: \(message)",
+                             data: ["exitCode": .int(r.state.exitCode)])
+        }
+    }
+
+    /// 127 when the command is not found, 126 when it cannot be run, else 128 (Docker's codes).
+    static func startFailureCode(_ message: String) -> Int {
+        if message.contains("executable file not found") || message.contains("no such file or directory") { return 127 }
+        if message.contains("permission denied") { return 126 }
+        return 128
+    }
+
+    /// `berth-shim start`: the shim daemonizes and prints `{"address","pid"}`.
+    func launchShim(id: String, bundle: String) throws -> ContainerEntry.Task {
+        let res = try HostCommand.run(paths.shim, ["start", "--id", id, "--bundle", bundle, "--runtime", paths.runtime,
+                                                   "--runtime-root", paths.runtimeRoot, "--events", monitor.address])
+        guard res.status == 0, let line = res.stdout.split(separator: "\n").first,
+              let v = try? JSONParser.parse(Array(line.utf8)), let out = try? StartOutput.decode(v) else {
+            throw BerthError(.internal, "cannot start the shim: \(res.message)")
+        }
+        return ContainerEntry.Task(address: out.address, shimPid: Int32(out.pid))
+    }
+
+    func shimClient(_ t: ContainerEntry.Task) throws -> ShimClient {
+        do { return try ShimClient(address: t.address) } catch {
+            throw BerthError(.unavailable, "cannot reach the container's shim at \(t.address): \(error.message)")
+        }
+    }
+
+    /// A shim call; the runtime's or the shim's error becomes the message.
+    func shimCall<T>(_ body: () throws(RPCError) -> T) throws -> T {
+        do { return try body() } catch {
+            let code: BerthError.Code = error.code == RPCError.failedPrecondition ? .failedPrecondition
+                : error.code == RPCError.notFound ? .notFound : .internal
+            throw BerthError(code, error.message)
+        }
+    }
+
+    /// Gets rid of a shim whose task failed to start: delete (forced) and shut down.
+    func discardShim(_ t: ContainerEntry.Task, bundle: String) {
+        if let c = try? ShimClient(address: t.address) {
+            _ = try? c.kill(signal: 9, all: true)
+            _ = try? c.delete()
+            _ = try? c.shutdown(force: true)
+        }
+        // The shim is not berthd's child (it daemonized); wait for it to be gone.
+        for _ in 0..<200 where Glibc.kill(t.shimPid, 0) == 0 { usleep(5000) }
+        _ = try? HostCommand.run(paths.shim, ["delete", "--id", String(bundle.split(separator: "/").last ?? ""), "--bundle", bundle,
+                                              "--runtime", paths.runtime, "--runtime-root", paths.runtimeRoot])
+    }
+
+    // MARK: Exits
+
+    /// A shim's event (on the monitor's thread: slow work goes to a thread of its own).
+    func shimEvent(_ e: ShimMonitor.Event) {
+        guard let entry = try? self.entry(e.containerID), entry.id == e.containerID else { return }
+        switch e.topic {
+        case "exit":
+            let info = ExitInfo(id: e.containerID, pid: Int(e.params["pid"]?.int64Value ?? 0),
+                                exitStatus: Int(e.params["exitStatus"]?.int64Value ?? 255),
+                                exitedAt: e.params["exitedAt"]?.stringValue ?? Clock.rfc3339(),
+                                reason: e.params["reason"]?.stringValue, oomKilled: e.params["oomKilled"]?.boolValue)
+            Thread.detach { [self] in taskExited(entry, info) }
+        case "oom":
+            emit("oom", entry.record)
+        case "execExited":
+            if let execID = e.params["execID"]?.stringValue {
+                execExited(execID, status: Int(e.params["exitStatus"]?.int64Value ?? 255))
+            }
+        default:
+            break
+        }
+    }
+
+    /// A watched shim died without being told to: its container is collected
+    /// by `berth-shim delete`, which reports the exit (137 when the shim's
+    /// death killed it).
+    func shimDied(_ id: String, pid: Int32) {
+        guard let entry = try? self.entry(id), entry.id == id else { return }
+        Thread.detach { [self] in
+            let res = try? HostCommand.run(paths.shim, ["delete", "--id", id, "--bundle", bundle(id),
+                                                        "--runtime", paths.runtime, "--runtime-root", paths.runtimeRoot])
+            var info = ExitInfo(id: id, pid: 0, exitStatus: 255, exitedAt: Clock.rfc3339(), reason: "the shim (pid \(pid)) died")
+            if let line = res?.stdout.split(separator: "\n").first, let v = try? JSONParser.parse(Array(line.utf8)),
+               let parsed = try? ExitInfo.decode(v) {
+                info = parsed
+            }
+            logger.warn("the shim of container \(entry.record.shortID) died; exit status \(info.exitStatus)")
+            taskExited(entry, info, shimGone: true)
+        }
+    }
+
+    /// Handles one exit of the container's task (a second report of the same exit finds no task and does nothing).
+    func taskExited(_ entry: ContainerEntry, _ reported: ExitInfo, shimGone: Bool = false) {
+        let after: ContainerRecord? = entry.locked { g in
+            guard let task = g.task else { return nil }
+            var info = reported
+            monitor.unwatch(containerID: entry.id)
+            if !shimGone, let c = try? ShimClient(address: task.address) {
+                if let deleted = try? c.delete() { info = deleted }
+                _ = try? c.shutdown(force: true)
+            }
+            g.task = nil
+            let dir = bundle(entry.id)
+            _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
+            Self.removeTree(dir)
+            var r = g.record
+            r.state.status = .exited
+            r.state.pid = 0
+            r.state.exitCode = info.exitStatus
+            r.state.oomKilled = info.oomKilled ?? false
+            r.state.finishedAt = Self.nanos(rfc3339: info.exitedAt) ?? Self.now()
+            if let reason = info.reason { r.state.error = reason }
+            g.record = r
+            persist(r)
+            emit("die", r, ["exitCode": String(info.exitStatus)])
+            g.exitHandled()
+            return r
+        }
+        guard let r = after else { return }
+        afterExit(entry, r)
+    }
+
+    /// `--rm`, then the restart policy.
+    func afterExit(_ entry: ContainerEntry, _ r: ContainerRecord) {
+        if r.hostConfig.autoRemove == true {
+            do { try remove(entry, force: true, volumes: true) } catch {
+                logger.error("cannot remove container \(r.shortID) after its exit (--rm): \(error)")
+            }
+            return
+        }
+        scheduleRestartIfDue(entry)
+    }
+
+    static func nanos(rfc3339 s: String) -> Int64? {
+        guard let secs = RFC3339.unixSeconds(s) else { return nil }
+        var frac: Int64 = 0
+        if let dot = s.firstIndex(of: ".") {
+            var digits = s[s.index(after: dot)...].prefix(while: { $0.isNumber })
+            while digits.count < 9 { digits += "0" }
+            frac = Int64(digits.prefix(9)) ?? 0
+        }
+        return secs * 1_000_000_000 + frac
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw BerthError(.internal, "cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
+            if n < 0 { if errno == EINTR { continue }; throw BerthError(.internal, "cannot write \(path): \(String(cString: strerror(errno)))") }
+            off += n
+        }
+    }
+
+    /// Docker's sizes: "10m", "1g", "512k", "100" (bytes).
+    static func parseSize(_ s: String) -> Int64? {
+        let lower = s.lowercased()
+        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        for (suffix, mult) in units where lower.hasSuffix(suffix) {
+            guard let v = Double(lower.dropLast(suffix.count)) else { return nil }
+            return Int64(v * Double(mult))
+        }
+        return Int64(lower)
+    }
+}

@@ -1,0 +1,109 @@
+import Content
+import FoundationEssentials
+import Glibc
+import Metadata
+import OCI
+import RPC
+import Snapshots
+import Synchronization
+
+/// Containers and their tasks: each container is a record (ContainerStore), a
+/// writable snapshot on its image's layers, and while it runs a task: a
+/// bundle under `<state>/containers/<id>` run by one berth-shim, which starts
+/// it through berth-runtime, writes its log, reaps it and tells berthd
+/// (ShimMonitor) when it exits. berthd can die and come back: the records say
+/// what ran, the shims are found again through their bundles (Reconcile).
+public final class ContainerService: Sendable {
+    public struct Paths: Sendable {
+        /// `<root>/containers/<id>/`: what outlives a task (the log).
+        public var persistent: String
+        /// `<state>/containers/<id>/`: the bundle of the running task.
+        public var bundles: String
+        /// berth-runtime's --root.
+        public var runtimeRoot: String
+        /// The socket shims send events to.
+        public var eventsSocket: String
+        public var shim: String
+        public var runtime: String
+        /// Host path of berth-init, bind-mounted for `--init` (nil when not installed).
+        public var initBinary: String?
+    }
+
+    let paths: Paths
+    let store: ContainerStore
+    let images: ImageService
+    public let events: EventLog
+    let logger: Logger
+    let monitor: ShimMonitor
+    private let table = Mutex<[String: ContainerEntry]>([:])
+    /// Exec sessions by exec id (kept in memory, as Docker does).
+    let execs = Mutex<[String: ExecSession]>([:])
+
+    init(paths: Paths, store: ContainerStore, images: ImageService, logger: Logger) {
+        self.paths = paths
+        self.store = store
+        self.images = images
+        self.logger = logger
+        events = EventLog()
+        monitor = ShimMonitor(socketPath: paths.eventsSocket)
+    }
+
+    // MARK: The table
+
+    var entries: [ContainerEntry] { table.withLock { Array($0.values) } }
+
+    func add(_ entry: ContainerEntry) { table.withLock { $0[entry.id] = entry } }
+    func drop(_ id: String) { _ = table.withLock { $0.removeValue(forKey: id) } }
+
+    /// Docker's lookup: the full id, then an exact name, then a unique id prefix.
+    func entry(_ ref: String) throws -> ContainerEntry {
+        let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
+        let all = table.withLock { $0 }
+        if let e = all[ref] { return e }
+        if let e = all.values.first(where: { $0.record.name == name }) { return e }
+        if !ref.isEmpty {
+            let matches = all.values.filter { $0.id.hasPrefix(ref) }
+            if matches.count == 1 { return matches[0] }
+            if matches.count > 1 {
+                throw BerthError(.invalidArgument, "multiple IDs found with provided prefix: \(ref)")
+            }
+        }
+        throw BerthError(.notFound, "No such container: \(ref)")
+    }
+
+    func nameTaken(_ name: String) -> ContainerEntry? {
+        table.withLock { $0.values.first(where: { $0.record.name == name }) }
+    }
+
+    func bundle(_ id: String) -> String { paths.bundles + "/" + id }
+    func persistentDirectory(_ id: String) -> String { paths.persistent + "/" + id }
+
+    /// Saves the record; a failure is logged (the in-memory state stays right
+    /// and the next change saves it again).
+    func persist(_ r: ContainerRecord) {
+        do { try store.update(r) } catch { logger.error("cannot save container \(r.shortID): \(error)") }
+    }
+
+    func emit(_ action: String, _ r: ContainerRecord, _ extra: [String: String] = [:]) {
+        var attrs = r.config.labels ?? [:]
+        attrs["name"] = r.name
+        attrs["image"] = r.image
+        for (k, v) in extra { attrs[k] = v }
+        events.emit(action: action, id: r.id, attributes: attrs)
+    }
+
+    static func now() -> Int64 {
+        let ts = Clock.now()
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    static func randomID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in 0..<32 { bytes[i] = UInt8.random(in: 0...255) }
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in bytes { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+

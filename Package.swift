@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "berth-shim", targets: ["berth-shim"]),
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-init", targets: ["berth-init"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,9 +48,14 @@ let package = Package(
         .target(name: "Unpack", dependencies: ["Content", "Snapshots", "CArchive", "CDigest", "OCI"]),
         .target(name: "Snapshots", dependencies: ["CArchive", "Content", "Metadata", "OCI"]),
         .target(name: "Metadata", dependencies: ["CSQLite", "OCI"]),
-        .target(name: "Manager", dependencies: ["Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth", "CArchive"]),
+        .target(name: "Manager", dependencies: ["ContainerSpec", "Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth", "CArchive"]),
+        // Image + `berth run` options → config.json (docs/container-spec.md); berth-init is the
+        // static C init that `--init` bind-mounts into a container as PID 1.
+        .target(name: "ContainerSpec", dependencies: ["OCI", "RPC", "Content", "CBerth"]),
+        .executableTarget(name: "berth-init", linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
         .executableTarget(name: "berthd", dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "berth", dependencies: ["Manager", "RPC", "OCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "ContainerSpecTests", dependencies: ["ContainerSpec", "RPC", "Content", "OCI", "CSeccomp"]),
         .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),
         .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "Metadata", "Content", "CArchive", "OCI"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),

@@ -139,6 +139,11 @@ extension BerthAPI {
         public var maximumRetryCount: Int
         public init(name: String = "no", maximumRetryCount: Int = 0) { self.name = name; self.maximumRetryCount = maximumRetryCount }
         enum CodingKeys: String, CodingKey { case name = "Name", maximumRetryCount = "MaximumRetryCount" }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+            maximumRetryCount = try c.decodeIfPresent(Int.self, forKey: .maximumRetryCount) ?? 0
+        }
     }
 
     public struct DeviceMapping: Codable, Sendable, Equatable {
@@ -150,6 +155,12 @@ extension BerthAPI {
             self.pathOnHost = pathOnHost; self.pathInContainer = pathInContainer; self.cgroupPermissions = cgroupPermissions
         }
         enum CodingKeys: String, CodingKey { case pathOnHost = "PathOnHost", pathInContainer = "PathInContainer", cgroupPermissions = "CgroupPermissions" }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            pathOnHost = try c.decode(String.self, forKey: .pathOnHost)
+            pathInContainer = try c.decodeIfPresent(String.self, forKey: .pathInContainer) ?? pathOnHost
+            cgroupPermissions = try c.decodeIfPresent(String.self, forKey: .cgroupPermissions) ?? "rwm"
+        }
     }
 
     public struct Ulimit: Codable, Sendable, Equatable {
@@ -166,6 +177,11 @@ extension BerthAPI {
         public var hostPort: String
         public init(hostIp: String = "", hostPort: String = "") { self.hostIp = hostIp; self.hostPort = hostPort }
         enum CodingKeys: String, CodingKey { case hostIp = "HostIp", hostPort = "HostPort" }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            hostIp = try c.decodeIfPresent(String.self, forKey: .hostIp) ?? ""
+            hostPort = try c.decodeIfPresent(String.self, forKey: .hostPort) ?? ""
+        }
     }
 
     /// Docker's HostConfig: how this host runs the container.
@@ -424,8 +440,12 @@ extension BerthAPI {
         public var start: Bool?
         /// Also send what the log already holds (`attach --logs`); off by default.
         public var logs: Bool?
-        public init(id: String, stdin: Bool? = nil, start: Bool? = nil, logs: Bool? = nil) {
-            self.id = id; self.stdin = stdin; self.start = start; self.logs = logs
+        /// The client's terminal size, for a container with a terminal (the
+        /// CLI also sends `resize` once the stream is open; added by the CLI).
+        public var width: Int?
+        public var height: Int?
+        public init(id: String, stdin: Bool? = nil, start: Bool? = nil, logs: Bool? = nil, width: Int? = nil, height: Int? = nil) {
+            self.id = id; self.stdin = stdin; self.start = start; self.logs = logs; self.width = width; self.height = height
         }
     }
 

@@ -229,8 +229,10 @@ extension ShimServer {
         let name = execID.map { "shim-console-\($0).sock" } ?? "shim-console.sock"
         let p = config.bundle + "/" + name
         if p.utf8.count < 100 { return p }
+        // A long bundle path or exec id: a short name of this shim's own (its pid
+        // and the exec id's start; the socket lives only for the runtime call).
         mkdir("/run/berth-shim", 0o711)
-        return "/run/berth-shim/\(config.id)-\(name)"
+        return "/run/berth-shim/\(getpid())-" + (execID.map { "exec-" + String($0.utf8.prefix(24))! } ?? "init") + ".sock"
     }
 
     func resizePty(_ p: ResizeParams) throws(RPCError) {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import OCI
 import Registry
 import RPC
 
@@ -82,6 +83,54 @@ extension ContainerService {
         server.register(.containerList) { (p: BerthAPI.ContainerListParams, _) in try self.list(p) }
         server.register(.containerInspect) { (p: BerthAPI.ContainerInspectParams, _) in
             try self.inspect(try self.entry(p.id), size: p.size ?? false)
+        }
+        server.register(.containerLogs) { (p: BerthAPI.ContainerLogsParams, ctx) -> NoParams in
+            try await self.blocking { try self.logs(try self.entry(p.id), p, ctx: ctx) }
+            return NoParams()
+        }
+        server.register(.containerAttach) { (p: BerthAPI.ContainerAttachParams, ctx) in
+            try await self.blocking { try self.attach(try self.entry(p.id), p, ctx: ctx) }
+        }
+        server.register(.containerResize) { (p: BerthAPI.ContainerResizeParams, _) -> NoParams in
+            try await self.blocking { try self.resize(try self.entry(p.id), width: p.width, height: p.height) }
+            return NoParams()
+        }
+        server.register(.execCreate) { (p: BerthAPI.ExecCreateParams, _) in try self.execCreate(p) }
+        server.register(.execStart) { (p: BerthAPI.ExecStartParams, ctx) in
+            try await self.blocking { try self.execStart(p, ctx: ctx) }
+        }
+        server.register(.execResize) { (p: BerthAPI.ExecResizeParams, _) -> NoParams in
+            let s = try self.execSession(p.execID)
+            try await self.blocking { try self.resize(try self.entry(s.containerID), width: p.width, height: p.height, execID: s.id) }
+            return NoParams()
+        }
+        server.register(.execInspect) { (p: BerthAPI.ExecRef, _) in try self.execInspect(p.execID) }
+        server.register(.containerTop) { (p: BerthAPI.ContainerTopParams, _) in
+            try await self.blocking { try self.top(try self.entry(p.id), psArgs: p.psArgs) }
+        }
+        server.register(.containerStats) { (p: BerthAPI.ContainerStatsParams, ctx) -> BerthAPI.ContainerStats in
+            let entry = try self.entry(p.id)
+            var sample = try await self.blocking { try self.stats(entry) }
+            guard p.stream == true else { return sample }
+            // Streaming: a sample a second until the client leaves or the container is removed.
+            while !ctx.isCancelled {
+                if case .object(var f)? = try? JSONValueEncoder().encode(sample) {
+                    f.insert(("request", ctx.id.json), at: 0)
+                    if !ctx.notify(BerthAPI.StreamNotification.stats, .object(f)) { break }
+                }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                guard (try? self.entry(entry.id)) != nil else { break }
+                sample = try await self.blocking { try self.stats(entry) }
+            }
+            return sample
+        }
+        server.register(.containerPort) { (p: BerthAPI.ContainerRef, _) -> [BerthAPI.PortMapping] in
+            _ = try self.entry(p.id)
+            return []  // Published ports arrive with networking (issue 7).
+        }
+        server.register(.systemEvents) { (p: BerthAPI.EventsParams, ctx) -> NoParams in
+            try await self.streamEvents(p, ctx: ctx)
+            return NoParams()
         }
         daemon.addInfoContributor { info in
             let records = self.entries.map(\.record)

@@ -33,6 +33,10 @@ final class ClientConnection: Sendable {
         var tasks: [Int: (id: RPCID, task: Task<Void, Never>)] = [:]
         var canceled: Set<RPCID> = []
         var apiVersion = BerthAPI.version
+        /// Client notifications addressed to a request (`{"request": ID, …}`):
+        /// stdin and resizes of an attach. Held until the handler registers.
+        var inputHandlers: [RPCID: InputHandler] = [:]
+        var pendingInput: [RPCID: [(String, JSONValue?)]] = [:]
 
         var queued: Int { out.count - outStart }
     }
@@ -93,10 +97,35 @@ final class ClientConnection: Sendable {
         }
     }
 
+    typealias InputHandler = @Sendable (_ method: String, _ params: JSONValue?) -> Void
+    /// At most this many notifications wait for a request's input handler.
+    static let maxPendingInput = 4096
+
+    /// Registers the handler of a request's input; what arrived before it is delivered now, in order.
+    func setInputHandler(_ id: RPCID, _ handler: @escaping InputHandler) {
+        let pending = state.withLock { s -> [(String, JSONValue?)] in
+            s.inputHandlers[id] = handler
+            return s.pendingInput.removeValue(forKey: id) ?? []
+        }
+        for (m, p) in pending { handler(m, p) }
+    }
+
+    private func input(_ id: RPCID, _ method: String, _ params: JSONValue?) {
+        let handler = state.withLock { s -> InputHandler? in
+            if let h = s.inputHandlers[id] { return h }
+            guard s.tasks.values.contains(where: { $0.id == id }) else { return nil }
+            if s.pendingInput[id, default: []].count < Self.maxPendingInput { s.pendingInput[id, default: []].append((method, params)) }
+            return nil
+        }
+        handler?(method, params)
+    }
+
     private func finished(_ key: Int) {
         state.withLock { s in
             if let t = s.tasks.removeValue(forKey: key), !s.tasks.values.contains(where: { $0.id == t.id }) {
                 s.canceled.remove(t.id)
+                s.inputHandlers[t.id] = nil
+                s.pendingInput[t.id] = nil
             }
             if s.stopWhenIdle, !s.closed { wake() }
         }
@@ -201,6 +230,8 @@ final class ClientConnection: Sendable {
             server.dispatch(id: id, method: method, params: params, on: self)
         case let .notification(method, params) where method == "cancel":
             if let id = params?["request"].flatMap(rpcID) { cancel(id) }
+        case let .notification(method, params):
+            if let id = params?["request"].flatMap(rpcID) { input(id, method, params) }
         default:
             // Other notifications, and responses (berthd sends no requests), are ignored.
             break
@@ -211,6 +242,8 @@ final class ClientConnection: Sendable {
         state.withLock { s in
             s.closed = true
             for t in s.tasks.values { t.task.cancel() }
+            s.inputHandlers = [:]
+            s.pendingInput = [:]
             s.out = []
             s.outStart = 0
             Glibc.close(fd)

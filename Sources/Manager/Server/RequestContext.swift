@@ -62,6 +62,14 @@ public final class RequestContext: Sendable {
         return notify(BerthAPI.progressNotification, .object(pairs))
     }
 
+    /// Receives the client's notifications that name this request
+    /// (`{"request": ID, …}`: an attach's stdin, resizes), in order, on the
+    /// connection's thread (keep the handler short). Those sent before the
+    /// handler was set are delivered when it is.
+    public func onInput(_ handler: @escaping @Sendable (_ method: String, _ params: JSONValue?) -> Void) {
+        connection?.setInputHandler(id, handler)
+    }
+
     /// Sends any notification to this request's connection (an event stream
     /// may use its own method name). False when the client is gone.
     @discardableResult

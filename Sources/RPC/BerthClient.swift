@@ -20,9 +20,10 @@ public final class BerthClient {
     /// Notifications other than the progress of the current call.
     public var onNotification: ((_ method: String, _ params: JSONValue?) -> Void)?
 
-    private var fd: Int32 = -1
-    private var framer = LineFramer()
-    private var nextID: Int64 = 1
+    // Internal (not private) for the streaming calls in BerthClient+Stream.swift.
+    var fd: Int32 = -1
+    var framer = LineFramer()
+    var nextID: Int64 = 1
 
     /// `host`: "unix:///path" or a plain path; nil is the default socket.
     public init(host: String? = nil) throws(BerthError) {
@@ -78,9 +79,9 @@ public final class BerthClient {
         fd = s
     }
 
-    private func clientError(_ m: String) -> BerthError { BerthError(.unavailable, m, fromDaemon: false) }
+    func clientError(_ m: String) -> BerthError { BerthError(.unavailable, m, fromDaemon: false) }
 
-    private func send(_ message: RPCMessage) throws(BerthError) {
+    func send(_ message: RPCMessage) throws(BerthError) {
         let bytes = message.frame
         var off = 0
         while off < bytes.count {

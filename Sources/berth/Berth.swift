@@ -14,7 +14,10 @@ struct Berth: ParsableCommand {
         subcommands: [VersionCommand.self, InfoCommand.self,
                       PullCommand.self, PushCommand.self, ImagesCommand.self, TagCommand.self, RmiCommand.self,
                       HistoryCommand.self, SaveCommand.self, LoadCommand.self, ImportCommand.self, LoginCommand.self, LogoutCommand.self,
-                      ImageGroup.self, SystemGroup.self])
+                      ImageGroup.self, SystemGroup.self,
+                      RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
+                      KillCommand.self, PauseCommand.self, UnpauseCommand.self, RmCommand.self, WaitCommand.self,
+                      RenameCommand.self, PsCommand.self, ContainerGroup.self])
 
     @OptionGroup var global: GlobalOptions
 }

@@ -13,7 +13,8 @@ import RPC
 /// | berth itself failed (CLIError) | `berth: MESSAGE` | its status (125 by default) |
 /// | a `--format` template is wrong | `template parsing error: …` | 1 |
 enum BerthCLI {
-    static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    static func main(_ given: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let arguments = ArgumentRewriter.rewrite(given)
         do {
             var command = try Berth.parseAsRoot(arguments)
             try command.run()
@@ -46,7 +47,11 @@ enum BerthCLI {
     private static func subcommandName(_ arguments: [String]) -> String {
         var names: [String] = []
         var level: [ParsableCommand.Type] = Berth.configuration.subcommands
-        for a in arguments where !a.hasPrefix("-") {
+        var skip = false
+        for a in arguments {
+            if skip { skip = false; continue }
+            if a == "-H" || a == "--host" { skip = true; continue }
+            if a.hasPrefix("-") { continue }
             guard let sub = level.first(where: { $0.configuration.commandName == a || $0.configuration.aliases.contains(a) }) else { break }
             names.append(a)
             level = sub.configuration.subcommands

@@ -274,6 +274,14 @@ extension BerthAPI {
         public init(name: String? = nil, image: String, config: ContainerConfig = .init(), hostConfig: HostConfig = .init()) {
             self.name = name; self.image = image; self.config = config; self.hostConfig = hostConfig
         }
+        enum CodingKeys: String, CodingKey { case name, image, config, hostConfig }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            image = try c.decode(String.self, forKey: .image)
+            config = try c.decodeIfPresent(ContainerConfig.self, forKey: .config) ?? .init()
+            hostConfig = try c.decodeIfPresent(HostConfig.self, forKey: .hostConfig) ?? .init()
+        }
     }
 
     public struct ContainerCreateResult: Codable, Sendable, Equatable {

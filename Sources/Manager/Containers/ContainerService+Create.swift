@@ -1,4 +1,5 @@
 import Content
+import ContainerSpec
 import FoundationEssentials
 import Glibc
 import RPC
@@ -23,12 +24,25 @@ extension ContainerService {
         guard let record = named ?? records.first else { throw BerthError(.notFound, "No such image: \(p.image)") }
         let (_, manifest) = try images.platformManifest(record.target)
         let imageConfig = try images.config(of: manifest)
-        let config = ConfigMerge.merge(user: p.config, image: imageConfig.config, imageName: p.image)
+        var config = p.config.merged(image: imageConfig.config)
+        config.image = p.image
         if (config.entrypoint ?? []).isEmpty && (config.cmd ?? []).isEmpty {
             throw BerthError(.invalidArgument, "no command specified")
         }
 
         let id = Self.randomID()
+        // What the spec builder refuses (a bad capability, ulimit, device, security option)
+        // is refused now, before anything exists; the user is looked up at start.
+        var probe = config
+        probe.user = "0:0"
+        let warnings: [String]
+        do {
+            warnings = try Self.specBuilder.build(.init(id: id, config: probe, hostConfig: p.hostConfig, rootfs: "/",
+                                                        initPath: paths.initBinary ?? "/sbin/berth-init",
+                                                        namespacePaths: [.pid: "/", .network: "/", .ipc: "/", .uts: "/"])).warnings
+        } catch {
+            throw BerthError(.invalidArgument, error.message)
+        }
         let key = "container-" + id
         let parent = ChainID.of(imageConfig.rootfs.diffIDs)?.description
         var rec = ContainerRecord(id: id, name: name, created: Self.now(), image: p.image, imageID: imageID.description,
@@ -50,7 +64,7 @@ extension ContainerService {
         }
         add(ContainerEntry(rec))
         emit("create", rec)
-        return BerthAPI.ContainerCreateResult(id: id)
+        return BerthAPI.ContainerCreateResult(id: id, warnings: warnings)
     }
 
     /// What can be refused before anything is made.
@@ -79,37 +93,3 @@ extension ContainerService {
     }
 }
 
-/// Docker's merge of the user's Config over the image's.
-enum ConfigMerge {
-    static func merge(user: BerthAPI.ContainerConfig, image: ImageConfig.Config?, imageName: String) -> BerthAPI.ContainerConfig {
-        var c = user
-        c.image = imageName
-        guard let image else { return c }
-        if c.entrypoint == nil {
-            c.entrypoint = image.entrypoint
-            if c.cmd == nil { c.cmd = image.cmd }
-        }
-        // A user entrypoint without a cmd drops the image's cmd (Docker's rule).
-        if c.user == nil || c.user == "" { c.user = image.user }
-        if c.workingDir == nil || c.workingDir == "" { c.workingDir = image.workingDir }
-        if c.stopSignal == nil { c.stopSignal = image.stopSignal }
-        var env = image.env ?? []
-        for kv in c.env ?? [] {
-            let key = kv.split(separator: "=", maxSplits: 1).first.map(String.init) ?? kv
-            if let i = env.firstIndex(where: { $0 == key || $0.hasPrefix(key + "=") }) { env[i] = kv } else { env.append(kv) }
-        }
-        c.env = env
-        if let l = image.labels, !l.isEmpty { c.labels = l.merging(c.labels ?? [:]) { _, u in u } }
-        if let ports = image.exposedPorts, !ports.isEmpty {
-            var merged = c.exposedPorts ?? [:]
-            for k in ports.keys { merged[k] = .init() }
-            c.exposedPorts = merged
-        }
-        if let vols = image.volumes, !vols.isEmpty {
-            var merged = c.volumes ?? [:]
-            for k in vols.keys { merged[k] = .init() }
-            c.volumes = merged
-        }
-        return c
-    }
-}

@@ -19,6 +19,7 @@ public struct RuntimeConfig: Encodable, Sendable, Equatable {
     }
 
     public struct Root: Encodable, Sendable, Equatable {
+        public init(path: String, readonly: Bool? = nil) { self.path = path; self.readonly = readonly }
         public var path: String
         public var readonly: Bool?
     }
@@ -37,18 +38,21 @@ public struct RuntimeConfig: Encodable, Sendable, Equatable {
     }
 
     public struct User: Encodable, Sendable, Equatable {
+        public init(uid: UInt32, gid: UInt32, additionalGids: [UInt32]? = nil) { self.uid = uid; self.gid = gid; self.additionalGids = additionalGids }
         public var uid: UInt32
         public var gid: UInt32
         public var additionalGids: [UInt32]?
     }
 
     public struct Capabilities: Encodable, Sendable, Equatable {
+        public init(bounding: [String], effective: [String], permitted: [String]) { self.bounding = bounding; self.effective = effective; self.permitted = permitted }
         public var bounding: [String]
         public var effective: [String]
         public var permitted: [String]
     }
 
     public struct Rlimit: Encodable, Sendable, Equatable {
+        public init(type: String, hard: UInt64, soft: UInt64) { self.type = type; self.hard = hard; self.soft = soft }
         public var type: String
         public var hard: UInt64
         public var soft: UInt64
@@ -77,12 +81,16 @@ public struct RuntimeConfig: Encodable, Sendable, Equatable {
     }
 
     public struct Namespace: Encodable, Sendable, Equatable {
+        public init(type: String, path: String? = nil) { self.type = type; self.path = path }
         /// mount, pid, ipc, uts, network, cgroup.
         public var type: String
         public var path: String?
     }
 
     public struct Device: Encodable, Sendable, Equatable {
+        public init(type: String, path: String, major: Int64, minor: Int64, fileMode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
+            self.type = type; self.path = path; self.major = major; self.minor = minor; self.fileMode = fileMode; self.uid = uid; self.gid = gid
+        }
         /// "c", "b", "p".
         public var type: String
         public var path: String
@@ -129,6 +137,7 @@ public struct RuntimeConfig: Encodable, Sendable, Equatable {
     }
 
     public struct Pids: Encodable, Sendable, Equatable {
+        public init(limit: Int64) { self.limit = limit }
         public var limit: Int64
     }
 
@@ -150,6 +159,7 @@ public struct RuntimeConfig: Encodable, Sendable, Equatable {
         }
 
         public struct Arg: Encodable, Sendable, Equatable {
+            public init(index: UInt32, value: UInt64, valueTwo: UInt64? = nil, op: String) { self.index = index; self.value = value; self.valueTwo = valueTwo; self.op = op }
             public var index: UInt32
             public var value: UInt64
             public var valueTwo: UInt64?

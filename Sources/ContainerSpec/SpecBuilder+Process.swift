@@ -43,7 +43,7 @@ extension SpecBuilder {
 
     /// Docker's CreateDaemonEnvironment: PATH, HOSTNAME and (with a tty) TERM=xterm first,
     /// then the container's variables, each replacing a default of the same name in place.
-    static func environment(_ env: [String], hostname: String, tty: Bool) -> [String] {
+    public static func environment(_ env: [String], hostname: String, tty: Bool) -> [String] {
         var out = ["PATH=" + defaultPath, "HOSTNAME=" + hostname]
         if tty { out.append("TERM=xterm") }
         for entry in env {

@@ -11,6 +11,10 @@ public struct ResolvedUser: Sendable, Equatable {
     public var additionalGids: [UInt32]
     /// The passwd entry's home, "/" without one: HOME when the image does not set it.
     public var home: String
+
+    public init(uid: UInt32, gid: UInt32, additionalGids: [UInt32], home: String) {
+        self.uid = uid; self.gid = gid; self.additionalGids = additionalGids; self.home = home
+    }
 }
 
 public enum UserResolver {

@@ -17,7 +17,10 @@ struct Berth: ParsableCommand {
                       ImageGroup.self, SystemGroup.self,
                       RunCommand.self, CreateCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
                       KillCommand.self, PauseCommand.self, UnpauseCommand.self, RmCommand.self, WaitCommand.self,
-                      RenameCommand.self, PsCommand.self, ContainerGroup.self])
+                      RenameCommand.self, PsCommand.self, InspectCommand.self, LogsCommand.self, AttachCommand.self,
+                      ExecCommand.self, TopCommand.self, StatsCommand.self, CpCommand.self, DiffCommand.self,
+                      CommitCommand.self, ExportCommand.self, PortCommand.self, UpdateCommand.self, EventsCommand.self,
+                      ContainerGroup.self])
 
     @OptionGroup var global: GlobalOptions
 }

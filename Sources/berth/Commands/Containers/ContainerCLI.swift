@@ -67,6 +67,13 @@ enum ContainerCLI {
         }
     }
 
+    /// Prints `message` on stderr as Docker prints a plain error (no "berth:"
+    /// prefix) and returns the exit to throw.
+    static func fail(_ message: String, status: Int32 = 1) -> ExitCode {
+        BerthCLI.printError(message)
+        return ExitCode(status)
+    }
+
     /// The 12-character form of an id (`sha256:` dropped).
     static func short(_ id: String) -> String {
         String((id.hasPrefix("sha256:") ? id.dropFirst(7) : Substring(id)).prefix(12))

@@ -29,12 +29,12 @@ struct StartCommand: ParsableCommand {
         }
         let keys: DetachKeys
         do { keys = try detachKeys.map { try DetachKeys($0) } ?? .default } catch {
-            throw CLIError("Invalid detach keys (\(detachKeys ?? "")) provided", status: 1)
+            throw ContainerCLI.fail("Invalid detach keys (\(detachKeys ?? "")) provided")
         }
         let ref = containers[0]
         let info = try ContainerInfo(client, ref)
         let stdin = interactive && info.openStdin
-        if info.tty && stdin && isatty(STDIN_FILENO) != 1 { throw CLIError("the input device is not a TTY", status: 1) }
+        if info.tty && stdin && isatty(STDIN_FILENO) != 1 { throw ContainerCLI.fail("the input device is not a TTY") }
         var session = StreamSession()
         session.stdin = stdin
         session.tty = info.tty

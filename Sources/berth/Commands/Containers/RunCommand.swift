@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
             throw CLIError("Invalid detach keys (\(detachKeys ?? "")) provided\nSee 'berth run --help'.", status: 125)
         }
         if options.tty && options.interactive && !detach && isatty(STDIN_FILENO) != 1 {
-            throw CLIError("the input device is not a TTY", status: 1)
+            throw ContainerCLI.fail("the input device is not a TTY")
         }
         let client = try global.client()
         let created = try ContainerCreator(options: options, global: global, verb: "run").create(client, attached: !detach)

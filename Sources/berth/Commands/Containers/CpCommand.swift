@@ -63,7 +63,7 @@ struct CpCommand: ParsableCommand {
         // Into an existing directory as is; elsewhere through a staging
         // directory beside the target, then renamed to the target's name.
         let staging = isDir ? nil : try CpCommand.mkdtemp(in: parent)
-        defer { if let staging { Subprocess.removeTree(staging) } }
+        defer { if let staging { ChildProcess.removeTree(staging) } }
         try tarThroughFIFO(["-x", "-C", staging ?? target] + (archive ? ["--same-owner"] : ["--no-same-owner"])) { fifo in
             let _: NoParams = try client.call(.containerArchiveGet, BerthAPI.ArchiveGetParams(id: container, source: path, path: fifo))
         }
@@ -122,10 +122,10 @@ struct CpCommand: ParsableCommand {
     private func tarThroughFIFO(_ args: [String], _ call: (String) throws -> Void) throws {
         let fifo = try FIFOPipe()
         defer { fifo.remove() }
-        let pid = try Subprocess.spawn(["tar", "-f", fifo.path] + args)
+        let pid = try ChildProcess.spawn(["tar", "-f", fifo.path] + args)
         let result = Result { try call(fifo.path) }
         if case .failure = result { kill(pid, SIGTERM) }
-        let status = Subprocess.wait(pid)
+        let status = ChildProcess.wait(pid)
         try result.get()
         if status != 0 { throw ContainerCLI.fail("tar failed with status \(status)") }
     }
@@ -171,7 +171,7 @@ struct CpCommand: ParsableCommand {
 }
 
 /// Child processes of the CLI (tar for `cp`), spawned with posix_spawn.
-enum Subprocess {
+enum ChildProcess {
     static func spawn(_ argv: [String]) throws -> pid_t {
         var pid = pid_t()
         let cargs = argv.map { strdup($0) } + [nil]

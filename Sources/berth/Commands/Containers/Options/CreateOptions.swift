@@ -19,7 +19,7 @@ struct CreateOptions: ParsableArguments {
     @Option(name: [.customShort("l"), .long], help: "Set meta data on a container") var label: [String] = []
     @Option(name: .customLong("label-file"), help: "Read in a line delimited file of labels") var labelFile: [String] = []
     @Option(name: .customLong("stop-signal"), help: "Signal to stop the container") var stopSignal: String?
-    @Option(name: .customLong("stop-timeout"), help: "Timeout (in seconds) to stop a container") var stopTimeout: Int?
+    @Option(name: .customLong("stop-timeout"), parsing: .unconditional, help: "Timeout (in seconds) to stop a container") var stopTimeout: Int?
     @Option(name: .long, help: "Restart policy to apply when a container exits (no, always, unless-stopped, on-failure[:max-retries])") var restart: String?
     @Flag(name: .long, help: "Automatically remove the container and its associated anonymous volumes when it exits") var rm = false
     @Option(name: .long, help: "Write the container ID to the file") var cidfile: String?
@@ -36,19 +36,19 @@ struct CreateOptions: ParsableArguments {
     @Option(name: .customLong("cap-add"), help: "Add Linux capabilities") var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop Linux capabilities") var capDrop: [String] = []
     @Option(name: .customLong("security-opt"), help: "Security Options") var securityOpt: [String] = []
-    @Option(name: .customLong("oom-score-adj"), help: "Tune host's OOM preferences (-1000 to 1000)") var oomScoreAdj: Int?
+    @Option(name: .customLong("oom-score-adj"), parsing: .unconditional, help: "Tune host's OOM preferences (-1000 to 1000)") var oomScoreAdj: Int?
 
     // Resources
     @Option(name: [.customShort("m"), .long], help: "Memory limit") var memory: String?
-    @Option(name: .customLong("memory-swap"), help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap") var memorySwap: String?
+    @Option(name: .customLong("memory-swap"), parsing: .unconditional, help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap") var memorySwap: String?
     @Option(name: .customLong("memory-reservation"), help: "Memory soft limit") var memoryReservation: String?
     @Option(name: .long, help: "Number of CPUs") var cpus: String?
     @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares (relative weight)") var cpuShares: Int64?
     @Option(name: .customLong("cpu-period"), help: "Limit CPU CFS (Completely Fair Scheduler) period") var cpuPeriod: Int64?
-    @Option(name: .customLong("cpu-quota"), help: "Limit CPU CFS (Completely Fair Scheduler) quota") var cpuQuota: Int64?
+    @Option(name: .customLong("cpu-quota"), parsing: .unconditional, help: "Limit CPU CFS (Completely Fair Scheduler) quota") var cpuQuota: Int64?
     @Option(name: .customLong("cpuset-cpus"), help: "CPUs in which to allow execution (0-3, 0,1)") var cpusetCpus: String?
     @Option(name: .customLong("cpuset-mems"), help: "MEMs in which to allow execution (0-3, 0,1)") var cpusetMems: String?
-    @Option(name: .customLong("pids-limit"), help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int64?
+    @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int64?
     @Option(name: .long, help: "Add a host device to the container") var device: [String] = []
     @Option(name: .long, help: "Ulimit options") var ulimit: [String] = []
 

@@ -18,7 +18,8 @@ enum EnvFile {
     static func parse(_ text: String, path: String, labels: Bool = false,
                       lookup: (String) -> String? = EnvFile.getenv) throws(OptionError) -> [String] {
         var out: [String] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on both.
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(raw)
             if line.last == "\r" { line.removeLast() }
             line = line.drop(while: { $0 == " " || $0 == "\t" })

@@ -94,7 +94,14 @@ enum Sys {
     /// shared with berthd), so the idle loop's RSS counts what it uses.
     static func trimText() { _ = cb_trim_text() }
 
-    static func processAlive(_ pid: Int32) -> Bool { pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) }
+    /// A zombie counts as dead: a killed shim stays one until init reaps it,
+    /// and a manager that saw it die (its pidfd) must be able to collect it.
+    static func processAlive(_ pid: Int32) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+        let rest = stat[stat.index(after: close)...].drop(while: { $0 == " " })
+        return rest.first != "Z" && rest.first != "X"
+    }
 
     /// A unix-socket address for `path`.
     static func unixAddress(_ path: String) -> (sockaddr_un, socklen_t)? {

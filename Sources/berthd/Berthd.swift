@@ -30,6 +30,13 @@ struct Berthd: ParsableCommand {
         // Before anything can start a thread: every thread inherits the mask,
         // so the shutdown signals reach only waitForShutdownSignal.
         Daemon.blockShutdownSignals()
+        // Every running container costs berthd two descriptors (its shim's events
+        // connection and pidfd): the soft limit (1024) would cap it near 500.
+        var nofile = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0, nofile.rlim_cur < nofile.rlim_max {
+            nofile.rlim_cur = nofile.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
+        }
         do {
             let cfg = try DaemonConfig.load(config ?? DaemonConfig.defaultPath, required: config != nil)
             let levelName = logLevel ?? cfg.logLevel

@@ -18,4 +18,5 @@ func registerServices(on daemon: Daemon) throws {
         throw DaemonError("cannot open the containers under \(daemon.options.root): \(error)")
     }
     containers.register(on: daemon)
+    images.collectGarbageAtStart(logger: daemon.logger)
 }

@@ -25,7 +25,8 @@ extension ImageService {
         let service = try ImageService(content: content, snapshotter: snapshotter, database: db,
                                        registryConfiguration: rc, credentials: CredentialStore())
         // A daemon killed mid-pull left a lease; its content goes once it expires.
-        try? service.collectGarbage()
+        // The first collection waits for every roots provider (containers): see
+        // `collectGarbageAtStart`, called once the services are up.
         return service
     }
 

@@ -49,6 +49,8 @@ extension ContainerService {
                                   config: config, hostConfig: p.hostConfig, snapshotKey: key, snapshotParent: parent,
                                   logPath: persistentDirectory(id) + "/" + id + "-json.log", state: ContainerState())
         rec.imageTarget = record.target.digest.description
+        creating.withLock { _ = $0.insert(key) }
+        defer { creating.withLock { _ = $0.remove(key) } }
         do {
             _ = try images.snapshotter.prepare(key, parent: parent, labels: ["berth.container": id])
         } catch {

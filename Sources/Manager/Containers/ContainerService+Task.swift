@@ -40,6 +40,7 @@ extension ContainerService {
         let dir = bundle(r.id), rootfs = dir + "/rootfs"
         var task: ContainerEntry.Task?
         do {
+            clearStaleBundle(r.id)
             try Self.makeDirectory(dir, mode: 0o711)
             try Self.makeDirectory(rootfs, mode: 0o755)
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
@@ -85,6 +86,21 @@ extension ContainerService {
             throw BerthError(.failedPrecondition, "failed to create task for container: \(message)",
                              data: ["exitCode": .int(r.state.exitCode)])
         }
+    }
+
+    /// A bundle left by a task berthd lost track of (berthd killed in the middle
+    /// of a start or an exit): its shim collected, its rootfs unmounted, its
+    /// directory removed, so that a new task can start there.
+    func clearStaleBundle(_ id: String) {
+        let dir = bundle(id)
+        guard access(dir, F_OK) == 0 else { return }
+        if let data = FileManager.default.contents(atPath: dir + "/shim.json"), let v = try? JSONParser.parse(Array(data)),
+           let address = v["address"]?.stringValue, let pid = v["pid"]?.int64Value {
+            monitor.unwatch(containerID: id)
+            discardShim(ContainerEntry.Task(address: address, shimPid: Int32(pid)), bundle: dir)
+        }
+        _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
+        Self.removeTree(dir)
     }
 
     /// 127 when the command is not found, 126 when it cannot be run, else 128 (Docker's codes).
@@ -185,6 +201,8 @@ extension ContainerService {
                 _ = try? c.shutdown(force: true)
             }
             g.task = nil
+            // Execs die with the task; their sessions go with it.
+            execs.withLock { t in t = t.filter { $0.value.containerID != entry.id } }
             let dir = bundle(entry.id)
             _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
             Self.removeTree(dir)

@@ -36,6 +36,9 @@ public final class ContainerService: Sendable {
     let logger: Logger
     let monitor: ShimMonitor
     private let table = Mutex<[String: ContainerEntry]>([:])
+    /// Snapshot keys of containers being created (prepared, not yet in the
+    /// table): garbage collection must not take them meanwhile.
+    let creating = Mutex<Set<String>>([])
     /// Exec sessions by exec id (kept in memory, as Docker does).
     let execs = Mutex<[String: ExecSession]>([:])
 

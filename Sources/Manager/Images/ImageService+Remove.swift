@@ -24,6 +24,12 @@ extension ImageService {
         }
     }
 
+    /// The collection at berthd's start, once every service has registered
+    /// its roots (a collection before that would take containers' snapshots).
+    public func collectGarbageAtStart(logger: Logger) {
+        do { try collectGarbage() } catch { logger.warn("garbage collection at start-up failed: \(error)") }
+    }
+
     /// `rmi`, as Docker does it: a name is untagged, and the image is deleted
     /// once no name is left; an id deletes the image, refused without force
     /// when several repositories name it.

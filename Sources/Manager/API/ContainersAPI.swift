@@ -132,6 +132,7 @@ extension ContainerService {
             try await self.streamEvents(p, ctx: ctx)
             return NoParams()
         }
+        registerFiles(on: server)
         daemon.addInfoContributor { info in
             let records = self.entries.map(\.record)
             info.containers = records.count

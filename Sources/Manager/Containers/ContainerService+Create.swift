@@ -44,16 +44,19 @@ extension ContainerService {
             throw BerthError(.invalidArgument, error.message)
         }
         let key = "container-" + id
-        let parent = ChainID.of(imageConfig.rootfs.diffIDs)?.description
+        let initLayer = Self.initLayerName(id)
+        let imageTop = ChainID.of(imageConfig.rootfs.diffIDs)?.description
         var rec = ContainerRecord(id: id, name: name, created: Self.now(), image: p.image, imageID: imageID.description,
-                                  config: config, hostConfig: p.hostConfig, snapshotKey: key, snapshotParent: parent,
+                                  config: config, hostConfig: p.hostConfig, snapshotKey: key, snapshotParent: initLayer,
                                   logPath: persistentDirectory(id) + "/" + id + "-json.log", state: ContainerState())
         rec.imageTarget = record.target.digest.description
-        creating.withLock { _ = $0.insert(key) }
-        defer { creating.withLock { _ = $0.remove(key) } }
+        creating.withLock { $0.formUnion([key, initLayer, initLayer + "-active"]) }
+        defer { creating.withLock { $0.subtract([key, initLayer, initLayer + "-active"]) } }
         do {
-            _ = try images.snapshotter.prepare(key, parent: parent, labels: ["berth.container": id])
+            try makeInitLayer(initLayer, parent: imageTop, id: id)
+            _ = try images.snapshotter.prepare(key, parent: initLayer, labels: ["berth.container": id])
         } catch {
+            try? images.snapshotter.remove(initLayer)
             throw BerthError(.internal, "cannot prepare the container's filesystem: \(error)")
         }
         do {
@@ -61,12 +64,37 @@ extension ContainerService {
             try store.insert(rec)
         } catch {
             try? images.snapshotter.remove(key)
+            try? images.snapshotter.remove(initLayer)
             Self.removeTree(persistentDirectory(id))
             throw error
         }
         add(ContainerEntry(rec))
         emit("create", rec)
         return BerthAPI.ContainerCreateResult(id: id, warnings: warnings)
+    }
+
+    /// The container's init layer (Docker's "-init"): a committed snapshot between
+    /// the image and the writable layer holding the mount points the runtime
+    /// needs (/proc, /sys, /dev, …) when the image lacks them, so that they
+    /// never show in `diff` or go into a `commit`.
+    static func initLayerName(_ id: String) -> String { "container-" + id + "-init" }
+
+    func makeInitLayer(_ name: String, parent: String?, id: String) throws {
+        let snapshotter = images.snapshotter
+        let active = name + "-active"
+        _ = try snapshotter.prepare(active, parent: parent, labels: ["berth.container": id])
+        do {
+            let upper = try snapshotter.upperDirectory(active)
+            let lowers = try snapshotter.lowerDirectories(active)
+            for dir in ["proc", "sys", "dev", "dev/pts", "dev/shm", "dev/mqueue", "etc"] {
+                let present = ([upper] + lowers).contains { access($0 + "/" + dir, F_OK) == 0 }
+                if !present { mkdir(upper + "/" + dir, 0o755) }
+            }
+            try snapshotter.commit(name, key: active, labels: ["berth.container": id])
+        } catch {
+            try? snapshotter.remove(active)
+            throw error
+        }
     }
 
     /// What can be refused before anything is made.

@@ -28,7 +28,10 @@ extension ContainerService {
             var r = g.record
             r.state.status = .removing
             g.record = r
-            do { try images.snapshotter.remove(r.snapshotKey) } catch {
+            do {
+                try images.snapshotter.remove(r.snapshotKey)
+                if r.snapshotParent == Self.initLayerName(r.id) { try? images.snapshotter.remove(Self.initLayerName(r.id)) }
+            } catch {
                 // Already gone is fine; anything else leaves the container for a second try.
                 if (try? images.snapshotter.exists(r.snapshotKey)) == true {
                     r.state.status = .dead

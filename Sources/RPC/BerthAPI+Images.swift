@@ -91,7 +91,9 @@ extension BerthAPI {
     }
 
     public struct ImageListParams: Codable, Sendable, Equatable {
-        /// `dangling=true|false`, `reference=PATTERN` (several: any matches), as `docker images --filter`.
+        /// As `docker images --filter`: `dangling=true|false`, `reference=PATTERN` (several: any
+        /// matches), `before=IMAGE` and `since=IMAGE` (created before / after that image),
+        /// `label=KEY` or `label=KEY=VALUE` (several: all must match).
         public var filters: [String: [String]]?
         public init(filters: [String: [String]]? = nil) { self.filters = filters }
     }

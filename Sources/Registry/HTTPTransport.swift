@@ -232,6 +232,21 @@ final class HTTPTransport: Sendable {
         return HTTPResponse(status: status > 0 ? status : ctx.status, headers: ctx.headers, body: ctx.body, url: effective)
     }
 
+    /// The server's certificate did not verify (unknown CA, wrong name, expired): retrying
+    /// cannot help, and the user must be told which certificate to trust.
+    static func isCertificateFailure(_ code: Int32) -> Bool {
+        let codes: [CURLcode] = [CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH]
+        return codes.contains { Int32($0.rawValue) == code }
+    }
+
+    /// A TLS handshake answered in plain HTTP (OpenSSL's "wrong version number" /
+    /// "packet length too long"): the server does not speak TLS on that port.
+    static func isPlainHTTPServer(_ code: Int32, _ message: String) -> Bool {
+        code == Int32(CURLE_SSL_CONNECT_ERROR.rawValue)
+            && (message.contains("wrong version number") || message.contains("packet length too long")
+                || message.contains("record layer failure"))
+    }
+
     /// curl failures worth another attempt: the network, not the request.
     static func isTransient(_ code: Int32) -> Bool {
         let transient: [CURLcode] = [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT,

@@ -67,15 +67,15 @@ extension RegistryClient {
         if let c = credentials {
             headers.append("Authorization: Basic " + Data((c.username + ":" + c.password).utf8).base64EncodedString())
         }
-        var tls = self.tls
         let realmHost = realm.split(separator: "/").dropFirst(1).first.map(String.init) ?? ""
-        if configuration.isInsecure(realmHost) { tls.verify = false }
+        let tls = tlsSettings(for: realmHost)
         var attempt = 1
         var response: HTTPResponse
         while true {
             do {
                 response = try transport.perform(HTTPRequest(method: "GET", url: url, headers: headers), tls: tls)
             } catch {
+                if let e = tlsFailure(host: realmHost, code: error.code, message: error.message) { throw e }
                 if HTTPTransport.isTransient(error.code), attempt < configuration.maxAttempts {
                     backoff(attempt); attempt += 1; continue
                 }
@@ -103,16 +103,43 @@ extension RegistryClient {
         return (token, t.expires_in ?? 60)
     }
 
-    /// Checks credentials against a registry (`berth login`): GET /v2/ must end in 200.
+    /// Checks credentials against a registry (`berth login`): GET /v2/ must end in 200. The
+    /// errors are Docker's: "login attempt to URL failed with status: 401 Unauthorized" when the
+    /// registry itself refuses them (basic auth), `Get "URL": unauthorized: incorrect username
+    /// or password` when its token server does.
     public func login(domain: String) async throws {
         try await offPool { flag in
-            let r = try self.send("GET", domain: domain, "/v2/", scopes: [], cancelled: flag)
-            if r.status == 401 {
-                throw RegistryError.unauthorized(self.credentials?.credentials(for: domain) == nil
-                    ? "unauthorized: authentication required by \(domain)"
-                    : "unauthorized: incorrect username or password for \(domain)")
+            let r: HTTPResponse
+            do {
+                r = try self.send("GET", domain: domain, "/v2/", scopes: [], cancelled: flag)
+            } catch {
+                if let e = error as? RegistryError, case .unauthorized = e {
+                    throw RegistryError.unauthorized("Get \"\(self.baseURL(for: domain))/v2/\": unauthorized: incorrect username or password")
+                }
+                throw error
             }
-            guard r.status == 200 else { throw self.failure(r, what: "\(domain)/v2/") }
+            guard r.status == 200 else {
+                let message = "login attempt to \(r.url) failed with status: \(r.status) \(HTTPResponse.reason(r.status))"
+                throw r.status == 401 ? RegistryError.unauthorized(message) : r.status == 403 ? .denied(message) : .http(status: r.status, url: r.url, message: message)
+            }
+        }
+    }
+}
+
+extension HTTPResponse {
+    /// The reason phrase of common statuses, for messages worded as Go's http.StatusText.
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        default: return ""
         }
     }
 }

@@ -171,9 +171,15 @@ extension RegistryClient {
             } catch {
                 // A failed write was cut back, so the ingest still holds exactly the bytes hashed.
                 if case .content(let ce) = error, case .noSpace = ce { writer.abort(); throw error }
-                guard case .transport = error, attempt < configuration.maxAttempts, cancelled?.isSet != true else {
+                guard case .transport(let url, let message) = error, cancelled?.isSet != true else {
                     writer.close()
                     throw error
+                }
+                if attempt >= configuration.maxAttempts {
+                    let kept = writer.offset
+                    writer.close()
+                    throw RegistryError.transport(url: url, message: message + " (download failed after \(attempt) attempts"
+                        + (kept > 0 ? "; the next pull resumes from byte \(kept))" : ")"))
                 }
                 // Progress made means the network works: the attempt budget starts again.
                 if writer.offset > start { attempt = 1 } else { attempt += 1 }

@@ -14,26 +14,79 @@ public final class RegistryClient: Sendable {
     public let configuration: RegistryConfiguration
     let credentials: (any CredentialProvider)?
     let transport: HTTPTransport
-    let tls: TLSSettings
+    /// The system's CAs plus `caFiles` as one PEM bundle, read on first use.
+    let baseCABundle = Mutex<[UInt8]?>(nil)
     let authState = Mutex<AuthState>(AuthState())
-    /// The scheme that works per API host (insecure hosts fall back from https to http).
-    let schemes = Mutex<[String: String]>([:])
+    /// The scheme that works per API host (insecure hosts fall back from https to http;
+    /// mirrors use their URL's).
+    let schemes: Mutex<[String: String]>
 
     public init(configuration: RegistryConfiguration = RegistryConfiguration(),
                 credentials: (any CredentialProvider)? = nil) {
         self.configuration = configuration
         self.credentials = credentials
         transport = HTTPTransport(bufferSize: configuration.receiveBufferSize, userAgent: configuration.userAgent)
-        var tls = TLSSettings()
-        if !configuration.caFiles.isEmpty {
-            // The system's CAs plus the configured ones, in one PEM bundle for CURLOPT_CAINFO_BLOB.
-            var pem = (try? POSIXFileAccess.read("/etc/ssl/certs/ca-certificates.crt")) ?? []
-            for f in configuration.caFiles {
-                if let extra = try? POSIXFileAccess.read(f) { pem.append(10); pem += extra; pem.append(10) }
-            }
-            tls.caBundle = pem
+        var known: [String: String] = [:]
+        for m in configuration.registryMirrors {
+            if let (scheme, host) = RegistryConfiguration.parseMirror(m) { known[host] = scheme }
         }
-        self.tls = tls
+        schemes = Mutex(known)
+    }
+
+    static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+    /// How to check `host`'s certificate: not at all for an insecure registry; else the system's
+    /// CAs, plus `caFiles`, plus the `*.crt` files of `certsDirectory/host/` (Docker's certs.d
+    /// convention, read at each request as Docker does, so a CA added there works without a
+    /// restart), as one PEM bundle when there is anything beyond the system's.
+    func tlsSettings(for host: String) -> TLSSettings {
+        var tls = TLSSettings()
+        if configuration.isInsecure(host) {
+            tls.verify = false
+            return tls
+        }
+        let perHost = configuration.certsDirectory.map { RegistryClient.certificateFiles(in: $0 + "/" + host) } ?? []
+        guard !configuration.caFiles.isEmpty || !perHost.isEmpty else { return tls }
+        var pem = baseCABundle.withLock { cached -> [UInt8] in
+            if let cached { return cached }
+            var pem = (try? POSIXFileAccess.read(RegistryClient.systemCABundle)) ?? []
+            for f in configuration.caFiles {
+                if let bytes = try? POSIXFileAccess.read(f) { pem.append(10); pem += bytes; pem.append(10) }
+            }
+            cached = pem
+            return pem
+        }
+        for f in perHost {
+            if let bytes = try? POSIXFileAccess.read(f) { pem.append(10); pem += bytes; pem.append(10) }
+        }
+        tls.caBundle = pem
+        return tls
+    }
+
+    /// The CA files of one certs.d directory: `*.crt`, sorted (Docker's rule; `*.cert`/`*.key`
+    /// client pairs are not used).
+    static func certificateFiles(in dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name.hasSuffix(".crt") { names.append(dir + "/" + name) }
+        }
+        return names.sorted()
+    }
+
+    /// The one-line error for a TLS failure retrying cannot fix, or nil.
+    func tlsFailure(host: String, code: Int32, message: String) -> RegistryError? {
+        if HTTPTransport.isCertificateFailure(code) {
+            var hint = "trust its CA with \"caFiles\" in the daemon configuration"
+            if let dir = configuration.certsDirectory { hint += " or in \(dir)/\(host)/ca.crt" }
+            return .tls(host: host, message: "tls: failed to verify certificate: \(message) (\(hint))")
+        }
+        if HTTPTransport.isPlainHTTPServer(code, message) {
+            return .tls(host: host, message: "http: server gave HTTP response to HTTPS client")
+        }
+        return nil
     }
 
     /// Parses a user-typed reference with this client's default registry.
@@ -71,8 +124,7 @@ public final class RegistryClient: Sendable {
             var all = headers
             if let a = try authorization(domain: domain, scopes: scopes) { all.append("Authorization: " + a) }
             let host = configuration.apiHost(for: domain)
-            var tls = self.tls
-            if configuration.isInsecure(host) { tls.verify = false }
+            let tls = tlsSettings(for: host)
             let response: HTTPResponse
             do {
                 response = try transport.perform(HTTPRequest(method: method, url: url, headers: all, body: body), tls: tls,
@@ -81,7 +133,8 @@ public final class RegistryClient: Sendable {
                 if let sinkError = error.sinkError {
                     if let e = sinkError as? RegistryError { throw e }
                     if let e = sinkError as? ContentError { throw .content(e) }
-                    throw .transport(url: url, message: "\(sinkError)")
+                    // Not the network: whoever consumes the bytes stopped taking them.
+                    throw .consumer("\(sinkError)")
                 }
                 // An insecure registry that does not speak TLS: fall back to plain HTTP once.
                 if url.hasPrefix("https://"), configuration.isInsecure(host),
@@ -89,6 +142,7 @@ public final class RegistryClient: Sendable {
                     schemes.withLock { $0[host] = "http" }
                     continue
                 }
+                if let e = tlsFailure(host: host, code: error.code, message: error.message) { throw e }
                 if retryTransport, HTTPTransport.isTransient(error.code), attempt < configuration.maxAttempts {
                     backoff(attempt)
                     attempt += 1
@@ -136,8 +190,11 @@ public final class RegistryClient: Sendable {
         }
         switch response.status {
         case 404: return .notFound("\(what) not found" + (message.isEmpty ? "" : ": " + message))
-        case 401: return .unauthorized("\(what): unauthorized: " + (message.isEmpty ? "authentication required" : message))
-        case 403: return .denied("\(what): denied: " + (message.isEmpty ? "requested access to the resource is denied" : message))
+        // The registry's own code usually says "unauthorized:" or "denied:" already.
+        case 401: return .unauthorized("\(what): " + (message.isEmpty ? "unauthorized: authentication required"
+                                                      : message.hasPrefix("unauthorized") ? message : "unauthorized: " + message))
+        case 403: return .denied("\(what): " + (message.isEmpty ? "denied: requested access to the resource is denied"
+                                                : message.hasPrefix("denied") ? message : "denied: " + message))
         default: return .http(status: response.status, url: response.url, message: message)
         }
     }

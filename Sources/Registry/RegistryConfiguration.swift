@@ -9,6 +9,12 @@ public struct RegistryConfiguration: Sendable {
     public var insecureRegistries: [String] = []
     /// PEM files of extra certificate authorities, trusted beside the system's.
     public var caFiles: [String] = []
+    /// Docker's per-registry certificate directories: `<certsDirectory>/<host[:port]>/*.crt`
+    /// are CAs trusted for that registry only (berthd: `certs.d` beside its config file).
+    public var certsDirectory: String?
+    /// Mirrors of the default registry, as `http[s]://host[:port]` URLs, tried in order before
+    /// it when pulling (Docker's `registry-mirrors`). Other registries never use them.
+    public var registryMirrors: [String] = []
     /// Attempts per request (network errors, 429 and 5xx answers) before giving up.
     public var maxAttempts = 6
     /// Back-off before the second attempt, doubled each time up to `maxBackoff` (seconds).
@@ -28,6 +34,25 @@ public struct RegistryConfiguration: Sendable {
     /// The host that serves `domain`'s API (Docker Hub's is registry-1.docker.io).
     public func apiHost(for domain: String) -> String {
         domain == Reference.dockerHub ? "registry-1.docker.io" : domain
+    }
+
+    /// The mirror hosts to try, in order, before `domain` itself: the configured mirrors when
+    /// `domain` is the default registry, else none.
+    public func mirrorHosts(for domain: String) -> [String] {
+        guard domain == defaultRegistry else { return [] }
+        return registryMirrors.compactMap { RegistryConfiguration.parseMirror($0)?.host }
+    }
+
+    /// `http[s]://host[:port][/]` → its scheme and host; nil for anything else (a path, a query,
+    /// another scheme), which Docker refuses too.
+    public static func parseMirror(_ url: String) -> (scheme: String, host: String)? {
+        for scheme in ["https", "http"] where url.hasPrefix(scheme + "://") {
+            var rest = Substring(url.dropFirst(scheme.count + 3))
+            if rest.hasSuffix("/") { rest = rest.dropLast() }
+            guard !rest.isEmpty, !rest.contains(where: { "/?#@ ".contains($0) }) else { return nil }
+            return (scheme, String(rest))
+        }
+        return nil
     }
 
     /// Whether `host` is spoken to over plain HTTP first.

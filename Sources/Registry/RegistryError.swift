@@ -11,7 +11,13 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
     case http(status: Int, url: String, message: String)
     /// The transfer itself failed (connection refused, reset, TLS, timeout).
     case transport(url: String, message: String)
+    /// TLS with the registry failed for a reason retrying cannot fix (an untrusted or wrong
+    /// certificate, a server that speaks plain HTTP); `message` says which and what to do.
+    case tls(host: String, message: String)
     case content(ContentError)
+    /// The consumer of a download gave up (the layer's unpack failed): the transfer stops,
+    /// and is not retried as a network failure would be.
+    case consumer(String)
     case invalidResponse(String)
     case noMatchingPlatform(platform: String, available: [String])
     case cancelled
@@ -24,7 +30,9 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
         case .denied(let m): return m
         case .http(let s, let u, let m): return "\(u): HTTP \(s)" + (m.isEmpty ? "" : ": " + m)
         case .transport(let u, let m): return "\(u): \(m)"
+        case .tls(let h, let m): return "\(h): \(m)"
         case .content(let e): return e.description
+        case .consumer(let m): return m
         case .invalidResponse(let m): return "invalid registry response: \(m)"
         case .noMatchingPlatform(let p, let a):
             return "no matching manifest for \(p) in the manifest list entries" + (a.isEmpty ? "" : " (available: \(a.joined(separator: ", ")))")

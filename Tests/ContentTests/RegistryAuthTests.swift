@@ -38,7 +38,7 @@ import Glibc
             return m.contains("unauthorized")
         }
         await #expect { try await wrong.login(domain: registry.host) } throws: { e in
-            "\(e)" == "unauthorized: incorrect username or password for \(registry.host)"
+            "\(e)" == "login attempt to http://\(registry.host)/v2/ failed with status: 401 Unauthorized"
         }
         await #expect(throws: RegistryError.self) { try await RegistryClient().pull(ref, into: try store()) }
     }

@@ -22,6 +22,8 @@ extension ImageService {
         if !config.defaultRegistry.isEmpty { rc.defaultRegistry = config.defaultRegistry }
         rc.insecureRegistries = config.insecureRegistries
         rc.caFiles = config.caFiles
+        rc.registryMirrors = config.registryMirrors
+        rc.certsDirectory = config.certsDirectory
         let service = try ImageService(content: content, snapshotter: snapshotter, database: db,
                                        registryConfiguration: rc, credentials: CredentialStore())
         // A daemon killed mid-pull left a lease; its content goes once it expires.

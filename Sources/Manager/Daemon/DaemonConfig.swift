@@ -1,5 +1,6 @@
 import Glibc
 import OCI
+import Registry
 
 /// berthd's configuration file (`--config`, default /etc/berth/berthd.json):
 ///
@@ -8,17 +9,23 @@ import OCI
 ///
 /// Every key is optional. An unknown key is an error naming it: a typo must
 /// not silently leave a registry secure or a mirror unused.
+///
+/// Beside the file, `certs.d/HOST[:PORT]/*.crt` (Docker's /etc/docker/certs.d)
+/// holds CAs trusted for one registry only: /etc/berth/certs.d by default.
 public struct DaemonConfig: Codable, Sendable, Equatable {
     /// The registry of references without one ("busybox" → docker.io/library/busybox).
     public var defaultRegistry: String = "docker.io"
     /// Registries reached over plain HTTP (or HTTPS without verification), as `host[:port]`.
     /// Loopback registries are always allowed over HTTP.
     public var insecureRegistries: [String] = []
-    /// Mirrors tried before the default registry, as URLs.
+    /// Mirrors of the default registry, as `http[s]://host[:port]` URLs, tried in order
+    /// before it when pulling (Docker's registry-mirrors; never for other registries or push).
     public var registryMirrors: [String] = []
     /// Extra PEM files of certificate authorities, on top of the system's.
     public var caFiles: [String] = []
     public var logLevel: String = "info"
+    /// Per-registry CA directories (`certs.d` beside the config file); not a key of the file.
+    public var certsDirectory: String = "/etc/berth/certs.d"
 
     public static let defaultPath = "/etc/berth/berthd.json"
     static let keys: Set<String> = ["defaultRegistry", "insecureRegistries", "registryMirrors", "caFiles", "logLevel"]
@@ -54,12 +61,22 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         guard !config.defaultRegistry.isEmpty, !config.defaultRegistry.contains("/") else {
             throw DaemonError("\(source): defaultRegistry: \"\(config.defaultRegistry)\" is not a registry host[:port]")
         }
+        for m in config.registryMirrors where RegistryConfiguration.parseMirror(m) == nil {
+            throw DaemonError("\(source): registryMirrors: invalid mirror \"\(m)\" (an http:// or https:// URL without a path)")
+        }
         return config
     }
 
     /// Reads the file at `path`. A missing file is an error only when it was
     /// named on the command line (`required`); the default path may be absent.
     public static func load(_ path: String, required: Bool) throws(DaemonError) -> DaemonConfig {
+        var config = try readFile(path, required: required)
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        config.certsDirectory = (dir.isEmpty ? "" : dir) + "/certs.d"
+        return config
+    }
+
+    private static func readFile(_ path: String, required: Bool) throws(DaemonError) -> DaemonConfig {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT && !required { return DaemonConfig() }

@@ -29,7 +29,7 @@ extension ImageService {
         for n in names {
             let (_, records, named) = try resolve(n)
             let record = named ?? records[0]
-            let (desc, m) = try platformManifest(record.target)
+            let (desc, m) = try platformManifest(record.target, config: record.configDigest)
             let familiar = record.name.flatMap { try? Reference.parseQualified($0) }.flatMap { $0.tag != nil ? $0.familiarString : nil }
             manifests.append((record, familiar, desc, m))
         }

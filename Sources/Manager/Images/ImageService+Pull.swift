@@ -33,14 +33,32 @@ extension ImageService {
         try leases.create(id: lease, now: Self.now(), ttlNanos: Self.leaseTTL)
         defer { try? leases.delete(lease) }
 
-        // The target (manifest or index) and, for an index, the platform's manifest.
-        let target: Descriptor
-        do {
-            let (desc, bytes) = try await client.fetchManifest(ref)
-            try leases.add(lease, .content, desc.digest.description)
-            _ = try content.put(bytes, mediaType: desc.mediaType, expected: desc.digest)
-            target = desc
-        } catch let e as RegistryError { throw Self.apiError(e, ref) }
+        // The target (manifest or index) and, for an index, the platform's manifest. For the
+        // default registry, its mirrors are asked first, in order: the first that has the
+        // target serves the whole pull (Docker's rule); the registry itself comes last.
+        var target: Descriptor?
+        var source = ref
+        let mirrors = registryConfiguration.mirrorHosts(for: ref.domain)
+        // A mirror gets one attempt: one that is down must not hold the pull up for the
+        // registry's retries; the registry itself gets them all.
+        var once = registryConfiguration
+        once.maxAttempts = 1
+        let probe = mirrors.isEmpty ? client : RegistryClient(configuration: once, credentials: credentials ?? self.credentials)
+        for host in mirrors + [ref.domain] {
+            source = ref
+            source.domain = host
+            do {
+                let (desc, bytes) = try await (host == ref.domain ? client : probe).fetchManifest(source)
+                try leases.add(lease, .content, desc.digest.description)
+                _ = try content.put(bytes, mediaType: desc.mediaType, expected: desc.digest)
+                target = desc
+                break
+            } catch let e as RegistryError {
+                if case .cancelled = e { throw Self.apiError(e, ref) }
+                if host == ref.domain { throw Self.apiError(e, ref) }
+            }
+        }
+        guard let target else { throw BerthError(.internal, "no endpoint for \(ref)") }
         // As Docker: this line once the registry has the image.
         progress(BerthAPI.PullProgress(status: "\(ref.tag ?? ref.digest?.description ?? Reference.defaultTag): Pulling from \(ref.path)"))
         var manifestDesc = target
@@ -50,7 +68,7 @@ extension ImageService {
                 throw BerthError(.notFound, "no matching manifest for \(platform) in the manifest list entries")
             }
             do {
-                let (desc, bytes) = try await client.fetchManifest(ref, expected: d)
+                let (desc, bytes) = try await client.fetchManifest(source, expected: d)
                 try leases.add(lease, .content, desc.digest.description)
                 _ = try content.put(bytes, mediaType: desc.mediaType, expected: desc.digest)
                 manifestDesc = desc
@@ -60,7 +78,7 @@ extension ImageService {
             throw BerthError(.invalidArgument, "\(manifestDesc.digest) is not an image manifest")
         }
         try leases.add(lease, .content, manifest.config.digest.description)
-        do { try await client.fetchBlob(manifest.config, from: ref, into: content) } catch let e as RegistryError { throw Self.apiError(e, ref) }
+        do { try await client.fetchBlob(manifest.config, from: source, into: content) } catch let e as RegistryError { throw Self.apiError(e, ref) }
         let config = try ImageDocument.decodeConfig(try content.read(manifest.config.digest))
         let diffIDs = config.rootfs.diffIDs
         guard diffIDs.count == manifest.layers.count else {
@@ -72,7 +90,7 @@ extension ImageService {
             try leases.add(lease, .snapshot, chain[i].description)
         }
 
-        try await fetchAndUnpack(layers: manifest.layers, diffIDs: diffIDs, chain: chain, from: ref, client: client,
+        try await fetchAndUnpack(layers: manifest.layers, diffIDs: diffIDs, chain: chain, from: source, client: client,
                                  lease: lease, progress: progress)
 
         let name = Self.recordName(ref)
@@ -80,7 +98,7 @@ extension ImageService {
         let previous = try images.get(name: name)
         try images.put(ImageRecord(name: name, target: target, configDigest: manifest.config.digest,
                                    createdAt: previous?.createdAt ?? now, updatedAt: now, labels: [ImageRecord.sourceLabel: "registry"]))
-        let changed = previous?.target.digest != target.digest
+        let changed = previous?.target.digest != target.digest || previous?.configDigest != manifest.config.digest
         progress(BerthAPI.PullProgress(status: "Digest: \(target.digest)"))
         progress(BerthAPI.PullProgress(status: changed ? "Status: Downloaded newer image for \(ref.familiarString)"
                                            : "Status: Image is up to date for \(ref.familiarString)"))
@@ -111,14 +129,14 @@ extension ImageService {
                 group.addTask {
                     do {
                         try await BlockingThread.run {
-                            try gates.waitFor(i - 1)
+                            do { try gates.waitFor(i - 1) } catch { throw FollowOnError(cause: error) }
                             try self.unpackLayer(i, layers[i], diffID: diffIDs[i], chain: chain, feed: blobNeeded[i] ? feeds[i] : nil,
                                                  lease: lease, progress: progress)
                             gates.open(i)
                         }
                     } catch {
                         feeds[i].abandon()
-                        gates.fail(error)
+                        gates.fail((error as? FollowOnError)?.cause ?? error)
                         throw error
                     }
                 }
@@ -141,7 +159,19 @@ extension ImageService {
                     try await downloads.waitForAll()
                 }
             }
-            try await group.waitForAll()
+            // The error reported is the one that started the failure (a download's, an
+            // unpack's), not one of those it caused in the other tasks.
+            var first: (any Error)?, followOn: (any Error)?
+            while let result = await group.nextResult() {
+                guard case .failure(let error) = result else { continue }
+                if let f = error as? FollowOnError {
+                    if followOn == nil { followOn = f.cause }
+                } else if first == nil {
+                    first = error
+                }
+                group.cancelAll()
+            }
+            if let error = first ?? followOn { throw error }
         }
     }
 
@@ -168,6 +198,9 @@ extension ImageService {
             if let feed { consumer = { bytes in try feed.push(bytes) } }
             let r = try await client.fetchBlob(layer, from: ref, into: content, progress: report, consumer: consumer)
             if r == .alreadyExists { feed?.finishFromBlob() } else { feed?.finish() }
+        } catch RegistryError.consumer(let m) {
+            // The unpacker gave up on this layer and reports why itself.
+            throw FollowOnError(cause: BerthError(.internal, m))
         } catch let e as RegistryError {
             feed?.finish(Self.apiError(e, ref))
             throw Self.apiError(e, ref)
@@ -206,7 +239,10 @@ extension ImageService {
                         return r
                     }
                     while at == chunk.count {
-                        guard let c = try feed.next() else {
+                        // The feed's error is its download's, which that task reports.
+                        let next: [UInt8]?
+                        do { next = try feed.next() } catch { throw FollowOnError(cause: error) }
+                        guard let c = next else {
                             // Found in the store when its download began (another pull
                             // committed it): nothing came through the feed; read the blob.
                             if feed.usesBlob {
@@ -230,11 +266,61 @@ extension ImageService {
                 _ = try LayerUnpacker.apply(file: content.path(of: layer.digest), to: dir, options: options)
             }
             try pending.commit()
+        } catch let e as UnpackError {
+            Self.discard(pending, feed: feed)
+            // Docker's words; the message names the entry and the errno.
+            let code: BerthError.Code
+            switch e.code {
+            case .system: code = .internal
+            case .cancelled: code = .canceled
+            case .invalidArchive, .diffIDMismatch, .unsafeEntry: code = .invalidArgument
+            }
+            throw BerthError(code, "failed to register layer: \(e.message)")
         } catch {
-            pending.abort()
+            Self.discard(pending, feed: feed)
             throw error
         }
         progress(BerthAPI.PullProgress(id: layer.digest.short, status: "Pull complete"))
+    }
+
+    /// Throws away a failed extraction. The download stops feeding it first, and its files go
+    /// before its record: on a full disk, SQLite needs room for its journal to delete the
+    /// record, and a failed removal would leave an active snapshot behind.
+    static func discard(_ pending: PendingLayer, feed: LayerFeed?) {
+        feed?.abandon()
+        removeContents(of: pending.directory)
+        pending.abort()
+    }
+
+    /// Deletes everything under `path` (not following symlinks), keeping `path`; best effort.
+    static func removeContents(of path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        removeContents(fd)
+    }
+
+    /// Empties the directory `fd` and closes it.
+    private static func removeContents(_ fd: Int32) {
+        guard let dir = fdopendir(fd) else { close(fd); return }
+        defer { closedir(dir) }
+        var names: [(String, Bool)] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            names.append((name, e.pointee.d_type == UInt8(DT_DIR)))
+        }
+        for (name, isDir) in names {
+            if isDir {
+                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child >= 0 { removeContents(child) }
+                unlinkat(fd, name, AT_REMOVEDIR)
+            } else if unlinkat(fd, name, 0) != 0 && errno == EISDIR {
+                // A filesystem that does not fill in d_type.
+                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child >= 0 { removeContents(child) }
+                unlinkat(fd, name, AT_REMOVEDIR)
+            }
+        }
     }
 
     /// A registry's failure as the API reports it.
@@ -243,11 +329,20 @@ extension ImageService {
         switch e {
         case .unauthorized, .denied: return BerthError(.unauthorized, text)
         case .notFound, .noMatchingPlatform: return BerthError(.notFound, text)
+        case .content(.noSpace): return BerthError(.resourceExhausted, text)
         case .invalidReference, .content: return BerthError(.invalidArgument, text)
         case .cancelled: return BerthError(.canceled, text)
-        case .http, .transport, .invalidResponse: return BerthError(.unavailable, text)
+        case .consumer: return BerthError(.internal, text)
+        case .http, .transport, .tls, .invalidResponse: return BerthError(.unavailable, text)
         }
     }
+}
+
+/// An error caused by another task's failure (a layer below that failed, a download whose
+/// unpacker gave up): a pull reports the failure that started it instead.
+struct FollowOnError: Error, CustomStringConvertible {
+    let cause: any Error
+    var description: String { "\(cause)" }
 }
 
 /// Layer i may be unpacked once layer i-1 is committed; a failure anywhere stops the rest.

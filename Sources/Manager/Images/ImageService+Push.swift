@@ -40,8 +40,11 @@ extension ImageService {
         let creds = StaticCredentials([server: Credentials(username: p.username, password: p.password)])
         let client = RegistryClient(configuration: registryConfiguration, credentials: creds)
         do { try await client.login(domain: server) } catch let e as RegistryError {
-            let text = "\(e)"
-            throw BerthError(text.contains("unauthorized") ? .unauthorized : .unavailable, text)
+            switch e {
+            case .unauthorized(let m), .denied(let m): throw BerthError(.unauthorized, m)
+            case .http(_, _, let m) where m.hasPrefix("login attempt"): throw BerthError(.unavailable, m)
+            default: throw Self.apiError(e, try parse(server + "/x"))
+            }
         }
         return BerthAPI.LoginResult(server: server, status: "Login Succeeded")
     }

@@ -54,6 +54,9 @@ extension ImageService {
         return total
     }
 
+    /// The filters `images --filter` takes (Docker's names).
+    static let listFilters: Set<String> = ["dangling", "reference", "before", "since", "label"]
+
     public func list(_ p: BerthAPI.ImageListParams) throws -> [BerthAPI.ImageSummary] {
         let all = try images.all()
         var byID: [Digest: [ImageRecord]] = [:]
@@ -62,23 +65,50 @@ extension ImageService {
             if byID[r.configDigest] == nil { order.append(r.configDigest) }
             byID[r.configDigest, default: []].append(r)
         }
-        let dangling = p.filters?["dangling"]?.first.map { $0 == "true" || $0 == "1" }
-        let patterns = p.filters?["reference"] ?? []
-        for key in (p.filters ?? [:]).keys where key != "dangling" && key != "reference" {
+        let filters = p.filters ?? [:]
+        for key in filters.keys.sorted() where !Self.listFilters.contains(key) {
             throw BerthError(.invalidArgument, "invalid filter '\(key)'")
         }
-        var out: [BerthAPI.ImageSummary] = []
+        var dangling: Bool?
+        for v in filters["dangling"] ?? [] {
+            switch v.lowercased() {
+            case "true", "1": dangling = true
+            case "false", "0": dangling = false
+            default: throw BerthError(.invalidArgument, "invalid filter 'dangling=\(v)'")
+            }
+        }
+        let patterns = filters["reference"] ?? []
+        // before= and since=: images created before / after the one named (by its config's time).
+        func createdOf(_ name: String) throws -> Int64 {
+            let (id, records, named) = try resolve(name)
+            let record = named ?? records.first { $0.configDigest == id }!
+            let (_, manifest) = try platformManifest(record.target, config: record.configDigest)
+            return try config(of: manifest).created.flatMap(RFC3339.unixNanos) ?? 0
+        }
+        let before = try (filters["before"] ?? []).map(createdOf).min()
+        let since = try (filters["since"] ?? []).map(createdOf).max()
+        // label=KEY or label=KEY=VALUE: every one given must match.
+        let labels: [(key: String, value: String?)] = (filters["label"] ?? []).map { l in
+            guard let eq = l.firstIndex(of: "=") else { return (l, nil) }
+            return (String(l[..<eq]), String(l[l.index(after: eq)...]))
+        }
+        var out: [(summary: BerthAPI.ImageSummary, nanos: Int64)] = []
         for id in order {
             let records = byID[id]!
             let (tags, digests) = Self.tagsAndDigests(records)
             let isDangling = tags.isEmpty
             if let dangling, dangling != isDangling { continue }
             if !patterns.isEmpty && !tags.contains(where: { t in patterns.contains { Self.matches(pattern: $0, tag: t) } }) { continue }
-            guard let (_, manifest) = try? platformManifest(records[0].target), let cfg = try? config(of: manifest) else { continue }
-            out.append(BerthAPI.ImageSummary(id: id.description, repoTags: tags, repoDigests: digests,
-                                             created: cfg.created.flatMap(RFC3339.unixSeconds) ?? 0, size: size(of: cfg, manifest: manifest)))
+            guard let (_, manifest) = try? platformManifest(records[0].target, config: id), let cfg = try? config(of: manifest) else { continue }
+            let nanos = cfg.created.flatMap(RFC3339.unixNanos) ?? 0
+            if let before, nanos >= before { continue }
+            if let since, nanos <= since { continue }
+            let have = cfg.config?.labels ?? [:]
+            if !labels.allSatisfy({ l in have[l.key].map { v in l.value == nil || l.value == v } ?? false }) { continue }
+            out.append((BerthAPI.ImageSummary(id: id.description, repoTags: tags, repoDigests: digests,
+                                              created: nanos / 1_000_000_000, size: size(of: cfg, manifest: manifest)), nanos))
         }
-        return out.sorted { $0.created > $1.created }
+        return out.sorted { $0.nanos > $1.nanos }.map(\.summary)
     }
 
     /// `reference=` filters: a shell-style pattern against NAME:TAG or NAME (Docker matches
@@ -91,7 +121,7 @@ extension ImageService {
     public func inspect(_ name: String) throws -> JSONValue {
         let (id, records, named) = try resolve(name)
         let record = named ?? records[0]
-        let (_, manifest) = try platformManifest(record.target)
+        let (_, manifest) = try platformManifest(record.target, config: id)
         let configBytes = try content.read(manifest.config.digest)
         let raw = try JSONParser.parse(configBytes)
         let cfg = try ImageDocument.decodeConfig(configBytes)
@@ -121,7 +151,7 @@ extension ImageService {
 
     public func history(_ name: String) throws -> [BerthAPI.HistoryItem] {
         let (id, records, named) = try resolve(name)
-        let (_, manifest) = try platformManifest((named ?? records[0]).target)
+        let (_, manifest) = try platformManifest((named ?? records[0]).target, config: id)
         let cfg = try config(of: manifest)
         let chain = ChainID.chain(cfg.rootfs.diffIDs)
         var history = cfg.history ?? []
@@ -159,6 +189,23 @@ extension ImageService {
 
 /// RFC 3339 timestamps of image configs ("2024-01-02T03:04:05.123456789Z", offsets allowed).
 enum RFC3339 {
+    /// Unix nanoseconds, fractions of a second kept (to order images made within one second).
+    static func unixNanos(_ s: String) -> Int64? {
+        guard let secs = unixSeconds(s) else { return nil }
+        var nanos: Int64 = 0
+        let b = Array(s.utf8)
+        if b.count > 19 && b[19] == 46 {
+            var digits = 0
+            var i = 20
+            while i < b.count && b[i] >= 48 && b[i] <= 57 {
+                if digits < 9 { nanos = nanos * 10 + Int64(b[i] - 48); digits += 1 }
+                i += 1
+            }
+            while digits < 9 { nanos *= 10; digits += 1 }
+        }
+        return secs * 1_000_000_000 + nanos
+    }
+
     static func unixSeconds(_ s: String) -> Int64? {
         let b = Array(s.utf8)
         func num(_ from: Int, _ len: Int) -> Int? {

@@ -83,19 +83,21 @@ public final class ImageStore: Sendable {
         guard let name = record.name else { throw BerthError(.invalidArgument, "an image record needs a name") }
         return try db.transaction { c in
             let old = try c.queryFirst("SELECT \(Self.columns) FROM images WHERE name = ?1", [.text(name)]) { try Self.record($0) }
-            if let old, old.target.digest == record.target.digest {
+            // The same target and the same image (an index can give another platform's image).
+            if let old, old.target.digest == record.target.digest, old.configDigest == record.configDigest {
                 let labels = old.labels.merging(record.labels) { _, new in new }
                 try c.execute("UPDATE images SET updated_at = ?2, labels = ?3 WHERE name = ?1",
                               [.text(name), .integer(record.updatedAt), .text(Self.labelsJSON(labels))])
                 return old
             }
             try c.execute("DELETE FROM images WHERE name = ?1", [.text(name)])
-            // The new image replaces a dangling record of the same target, if any.
-            try c.execute("DELETE FROM images WHERE name IS NULL AND target_digest = ?1", [.text(record.target.digest.description)])
+            // The new image replaces a dangling record of the same image, if any.
+            try c.execute("DELETE FROM images WHERE name IS NULL AND target_digest = ?1 AND config_digest = ?2",
+                          [.text(record.target.digest.description), .text(record.configDigest.description)])
             try Self.insert(c, record)
             if let old {
-                let kept = try c.queryFirst("SELECT 1 FROM images WHERE target_digest = ?1",
-                                            [.text(old.target.digest.description)]) { _ in true } ?? false
+                let kept = try c.queryFirst("SELECT 1 FROM images WHERE target_digest = ?1 AND config_digest = ?2",
+                                            [.text(old.target.digest.description), .text(old.configDigest.description)]) { _ in true } ?? false
                 if !kept {
                     var dangling = old
                     dangling.name = nil

@@ -10,7 +10,9 @@ final class HelperServer: Sendable {
     let directory: String
 
     static var script: String {
-        let here = #filePath
+        // Through the symlink other test targets use, to the directory that holds the script.
+        var here = #filePath
+        if let real = realpath(here, nil) { here = String(cString: real); free(real) }
         return String(here[..<here.lastIndex(of: "/")!]) + "/helper_server.py"
     }
 
@@ -38,13 +40,34 @@ final class HelperServer: Sendable {
         return (s, dir + "/cert.pem")
     }
 
+    /// A front for `upstream` (a registry port) that sends blob bodies at `rate` bytes a second
+    /// (0: unthrottled) and logs each request (`requests`); `port` 0 picks a free one.
+    static func proxy(to upstream: Int, rate: Int, port: Int = 0) throws -> HelperServer {
+        let port = port == 0 ? Subprocess.freePort() : port
+        let dir = Subprocess.tempDir("proxy")
+        return try HelperServer(args: ["proxy", String(port), String(upstream), String(rate), dir + "/requests.log"],
+                                port: port, directory: dir)
+    }
+
+    /// The proxy's request log: one "METHOD PATH range=RANGE sent=BYTES" line per finished request.
+    var requests: [String] {
+        ((try? Subprocess.readAll(directory + "/requests.log")).map { String(decoding: $0, as: UTF8.self) } ?? "")
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// SIGKILL, as a crash would, keeping the log (the directory goes with the object).
+    func kill() {
+        Glibc.kill(pid, SIGKILL)
+        _ = Subprocess.wait(pid)
+    }
+
     static func fakeRegistry() throws -> HelperServer {
         let port = Subprocess.freePort()
         return try HelperServer(args: ["fake", String(port)], port: port, directory: Subprocess.tempDir("fake"))
     }
 
     deinit {
-        kill(pid, SIGKILL)
+        Glibc.kill(pid, SIGKILL)
         _ = Subprocess.wait(pid)
         Subprocess.run(["rm", "-rf", directory])
     }

@@ -61,13 +61,14 @@ enum TestImageBuilder {
 
     /// Writes config and manifest for `layers` into the store.
     static func image(layers: [Layer], into store: ContentStore, platform: Platform = .host, docker: Bool = false,
-                      cmd: [String] = ["/bin/sh"]) throws -> Image {
-        let history = layers.map { _ in ImageConfig.History(created: "2026-01-01T00:00:00Z", createdBy: "berth test layer") }
-            + [ImageConfig.History(created: "2026-01-01T00:00:00Z", createdBy: "CMD \(cmd)", emptyLayer: true)]
+                      cmd: [String] = ["/bin/sh"], created: String = "2026-01-01T00:00:00Z",
+                      labels: [String: String] = ["org.berth.test": "1"]) throws -> Image {
+        let history = layers.map { _ in ImageConfig.History(created: created, createdBy: "berth test layer") }
+            + [ImageConfig.History(created: created, createdBy: "CMD \(cmd)", emptyLayer: true)]
         let config = ImageConfig(platform: platform,
                                  config: ImageConfig.Config(env: ["PATH=/bin"], cmd: cmd, workingDir: "/",
-                                                            labels: ["org.berth.test": "1"]),
-                                 diffIDs: layers.map(\.diffID), history: history, created: "2026-01-01T00:00:00Z")
+                                                            labels: labels),
+                                 diffIDs: layers.map(\.diffID), history: history, created: created)
         let configDesc = try store.put(ImageDocument.encode(config), mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig)
         let manifest = Manifest(mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
                                 config: configDesc, layers: layers.map(\.descriptor))

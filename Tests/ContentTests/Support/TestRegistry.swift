@@ -21,7 +21,8 @@ final class TestRegistry: Sendable {
 
     static var available: Bool { Subprocess.which("docker-registry") }
 
-    init(auth: Auth = .none) throws {
+    /// `tls`: serve HTTPS with this certificate and key (PEM files).
+    init(auth: Auth = .none, tls: (certificate: String, key: String)? = nil) throws {
         port = Subprocess.freePort()
         directory = Subprocess.tempDir("registry")
         configPath = directory + "/config.yml"
@@ -40,6 +41,9 @@ final class TestRegistry: Sendable {
           addr: 127.0.0.1:\(port)
 
         """
+        if let tls {
+            config += "  tls:\n    certificate: \(tls.certificate)\n    key: \(tls.key)\n"
+        }
         switch auth {
         case .none: break
         case .basic(let user, let password):

@@ -10,6 +10,11 @@
       A misbehaving registry: /v2/schema1/... serves a schema 1 manifest, /v2/bad/blobs/...
       serves bytes that do not match the digest asked for, /v2/redirect/blobs/... answers
       with a 307 to /storage/blob (as registries backed by object storage do).
+
+  helper_server.py proxy PORT UPSTREAM_PORT RATE LOG
+      A registry front for fault tests: forwards every request to 127.0.0.1:UPSTREAM_PORT,
+      sends blob bodies at RATE bytes per second (0: as fast as possible), and appends one
+      line per request to LOG once its body is sent: "METHOD PATH range=RANGE sent=BYTES".
 """
 import base64, hashlib, http.server, json, subprocess, sys, time, urllib.parse, uuid
 
@@ -82,8 +87,50 @@ class Fake(http.server.BaseHTTPRequestHandler):
             return self.reply(200, REDIRECT_BODY, "application/octet-stream")
         return self.reply(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}')
 
+def proxy_handler(upstream, rate, log):
+    import http.client
+
+    class P(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def log_message(self, *a): pass
+        def forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+            conn = http.client.HTTPConnection("127.0.0.1", upstream)
+            conn.request(self.command, self.path, body=body, headers=headers)
+            r = conn.getresponse()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() not in ("connection", "transfer-encoding"):
+                    self.send_header(k, v.replace(f"127.0.0.1:{upstream}", f"127.0.0.1:{self.server.server_port}"))
+            if r.getheader("Content-Length") is None and self.command != "HEAD":
+                data = r.read()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                sent = len(data)
+            else:
+                self.end_headers()
+                sent = 0
+                slow = rate > 0 and "/blobs/" in self.path and self.command == "GET"
+                chunk = max(rate // 20, 1024) if slow else 1 << 16
+                while self.command != "HEAD":
+                    data = r.read(chunk)
+                    if not data: break
+                    self.wfile.write(data); self.wfile.flush()
+                    sent += len(data)
+                    if slow: time.sleep(len(data) / rate)
+            conn.close()
+            with open(log, "a") as f:
+                f.write(f"{self.command} {self.path.split('?')[0]} range={self.headers.get('Range', '-')} sent={sent}\n")
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = forward
+    return P
+
 if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
-    handler = token_handler(*sys.argv[3:7]) if mode == "token" else Fake
+    if mode == "token": handler = token_handler(*sys.argv[3:7])
+    elif mode == "proxy": handler = proxy_handler(int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    else: handler = Fake
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.serve_forever()

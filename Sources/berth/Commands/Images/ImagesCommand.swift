@@ -35,7 +35,7 @@ struct ImageListOptions: ParsableArguments {
     @Flag(name: .customLong("no-trunc"), help: "Don't truncate output")
     var noTrunc = false
 
-    @Option(name: [.customShort("f"), .long], help: "Filter output based on conditions provided (dangling=true, reference=PATTERN)")
+    @Option(name: [.customShort("f"), .long], help: "Filter output based on conditions provided (dangling=, reference=, before=, since=, label=)")
     var filter: [String] = []
 
     @Option(help: "Format output using a custom template ('table', 'json', or a Go template)")

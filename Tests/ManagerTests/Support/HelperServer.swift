@@ -1,0 +1,1 @@
+../../ContentTests/Support/HelperServer.swift

@@ -47,7 +47,7 @@ enum RawTerminal {
                 signal(sig, SIG_DFL)
                 raise(sig)
             }
-            sa.sa_flags = Int32(SA_RESETHAND)
+            sa.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
             sigemptyset(&sa.sa_mask)
             sigaction(s, &sa, nil)
         }

@@ -25,7 +25,10 @@ enum ContainerCLI {
     /// `See 'berth run --help'.`) with its status.
     static func runFailure(_ error: any Error, verb: String) -> CLIError {
         let m = message(error)
-        return CLIError("\(m)\nSee 'berth \(verb) --help'.", status: runStatus(m))
+        var status = runStatus(m)
+        // berthd's start error carries the status it recorded (data.exitCode).
+        if let e = error as? BerthError, let code = e.data?["exitCode"]?.int64Value, code == 126 || code == 127 { status = Int32(code) }
+        return CLIError("\(m)\nSee 'berth \(verb) --help'.", status: status)
     }
 
     /// Runs `body` for every reference, as Docker's multi-container commands

@@ -64,7 +64,7 @@ struct StatsCommand: ParsableCommand {
             let ready = samples.indices.allSatisfy { ended[$0] || samples[$0].count >= 2 }
             if noStream {
                 guard ready else { continue }
-                Output.write(try render(samples, template: template))
+                if !(failed && samples.allSatisfy(\.isEmpty)) { Output.write(try render(samples, template: template)) }
                 client.close()
                 if failed { throw ExitCode(1) }
                 return

@@ -22,7 +22,7 @@ extension ContainerService {
 
         let (imageID, records, named) = try images.resolve(p.image)
         guard let record = named ?? records.first else { throw BerthError(.notFound, "No such image: \(p.image)") }
-        let (_, manifest) = try images.platformManifest(record.target)
+        let (_, manifest) = try images.platformManifest(record.target, config: imageID)
         let imageConfig = try images.config(of: manifest)
         var config = p.config.merged(image: imageConfig.config)
         config.image = p.image

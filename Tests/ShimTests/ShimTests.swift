@@ -552,10 +552,17 @@ struct ShimTests {
         defer { sb.cleanup() }
         // The rootfs is a mount, as when a manager mounts a snapshot there.
         #expect(runCommand(["mount", "--bind", sb.bundle + "/rootfs", sb.bundle + "/rootfs"]).status == 0)
+        // mountinfo is read in several chunks and can skip lines while other
+        // tests mount and unmount concurrently: the union of a few reads.
         func bundleMounts() -> [String] {
-            (readFile("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap {
-                let f = $0.split(separator: " "); return f.count > 4 && f[4].hasPrefix(sb.bundle + "/") ? String(f[4]) : nil
+            var found: [String] = []
+            for _ in 0..<5 {
+                for line in (readFile("/proc/self/mountinfo") ?? "").split(separator: "\n") {
+                    let f = line.split(separator: " ")
+                    if f.count > 4 && f[4].hasPrefix(sb.bundle + "/") && !found.contains(String(f[4])) { found.append(String(f[4])) }
+                }
             }
+            return found
         }
         #expect(bundleMounts() == [sb.bundle + "/rootfs"])
         try sb.start()

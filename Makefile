@@ -55,9 +55,11 @@ bench: release
 	$(SWIFT) build -c release -Xswiftc -static-executable --product berth-shim
 	$(SWIFT) build -c release --static-swift-stdlib --product berthd
 	$(SWIFT) build -c release --static-swift-stdlib --product berth
+	$(SWIFT) build -c release --static-swift-stdlib --product berth-init
 	bench/runtime.sh --berth $(CURDIR)/$(RELEASE_BIN)/berth-runtime
 	bench/shim.sh --shim $(CURDIR)/$(RELEASE_BIN)/berth-shim --runtime $(CURDIR)/$(RELEASE_BIN)/berth-runtime
 	bench/pull.sh --berthd $(CURDIR)/$(RELEASE_BIN)/berthd --berth $(CURDIR)/$(RELEASE_BIN)/berth
+	bench/manager.sh --bin $(CURDIR)/$(RELEASE_BIN)
 
 clean:
 	rm -rf .build

@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
         -n) MEM_N=$2; shift 2 ;;
         --starts) STARTS=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$SELF"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$SELF"; exit 0 ;;
         *) echo "manager.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done

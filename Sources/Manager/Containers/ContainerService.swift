@@ -74,8 +74,10 @@ public final class ContainerService: Sendable {
         throw BerthError(.notFound, "No such container: \(ref)")
     }
 
+    /// Lock order: a container's mutex may be held while taking the table's
+    /// (remove → drop), never the reverse, so records are read outside the table's lock.
     func nameTaken(_ name: String) -> ContainerEntry? {
-        table.withLock { $0.values.first(where: { $0.record.name == name }) }
+        entries.first(where: { $0.record.name == name })
     }
 
     func bundle(_ id: String) -> String { paths.bundles + "/" + id }

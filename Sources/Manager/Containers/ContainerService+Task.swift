@@ -22,6 +22,16 @@ extension ContainerService {
     /// `start`. A running container is left alone; `beforeStart` runs once the
     /// task exists and before its process runs (attach, so no output is missed).
     func start(_ entry: ContainerEntry, beforeStart: ((ContainerEntry.Task) throws -> Void)? = nil) throws {
+        do { try startLocked(entry, beforeStart: beforeStart) } catch {
+            // `--rm`: a container that could not start goes too (Docker's behaviour).
+            if entry.record.hostConfig.autoRemove == true, !entry.record.state.hasTask {
+                try? remove(entry, force: true, volumes: true)
+            }
+            throw error
+        }
+    }
+
+    private func startLocked(_ entry: ContainerEntry, beforeStart: ((ContainerEntry.Task) throws -> Void)?) throws {
         try entry.locked { g in
             switch g.record.state.status {
             case .running: return

@@ -57,6 +57,12 @@ struct RunCommand: ParsableCommand {
         if status == nil && !options.rm {
             status = (try? client.call(.containerWait, BerthAPI.ContainerWaitParams(id: id), as: BerthAPI.ContainerWaitResult.self))?.statusCode
         }
+        // Docker's CLI returns once an --rm container is gone, so that the next
+        // command does not see it (berthd removes it after the exit).
+        if options.rm {
+            let removed = try? client.call(.containerWait, BerthAPI.ContainerWaitParams(id: id, condition: "removed"), as: BerthAPI.ContainerWaitResult.self)
+            if status == nil { status = removed?.statusCode }
+        }
         if let status, status != 0 { throw ExitCode(Int32(truncatingIfNeeded: status)) }
     }
 }

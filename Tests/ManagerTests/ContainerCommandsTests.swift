@@ -250,6 +250,101 @@ import Testing
         }
     }
 
+    @Test func filesDiffCommitExportUpdate() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            #expect(try d.berth(["run", "-d", "--name", "files", "bb:1", "sleep", "1000"]).status == 0)
+            let host = d.dir + "/host"
+            try FileManager.default.createDirectory(atPath: host + "/dir/sub", withIntermediateDirectories: true)
+            try "hello\n".write(toFile: host + "/note.txt", atomically: true, encoding: .utf8)
+            try "a\n".write(toFile: host + "/dir/sub/a", atomically: true, encoding: .utf8)
+
+            // Into the container: into a directory, renamed to a new path, a directory's content, a tar on stdin.
+            #expect(try d.berth(["cp", host + "/note.txt", "files:/tmp"]).status == 0)
+            #expect(try d.berth(["cp", host + "/note.txt", "files:/renamed.txt"]).status == 0)
+            #expect(try d.berth(["cp", host + "/dir", "files:/etc"]).status == 0)
+            #expect(try d.berth(["cp", host + "/dir/.", "files:/content"]).status == 0)
+            var r = try d.berth(["exec", "files", "cat", "/tmp/note.txt", "/renamed.txt", "/etc/dir/sub/a", "/content/sub/a"])
+            #expect(r.out == "hello\nhello\na\na\n", "\(r)")
+            var sh = Subprocess.run(["sh", "-c", "tar -C '\(host)' -cf - note.txt | '\(DaemonProcessTests.berth)' -H unix://\(d.socket) cp - files:/"])
+            #expect(sh.status == 0, "\(sh.output)")
+            r = try d.berth(["exec", "files", "cat", "/note.txt"])
+            #expect(r.out == "hello\n", "\(r) after cp: \(sh.output)")
+            r = try d.berth(["cp", host + "/note.txt", "nosuch:/"])
+            #expect(r.status == 1 && r.err == "Error response from daemon: No such container: nosuch\n", "\(r)")
+
+            // Out of it: into a directory, to a new name, as a tar on stdout.
+            let out = d.dir + "/out"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            #expect(try d.berth(["cp", "files:/etc/passwd", out]).status == 0)
+            #expect(try d.berth(["cp", "files:/etc/dir", out + "/copied"]).status == 0)
+            #expect((try? String(contentsOfFile: out + "/passwd", encoding: .utf8))?.hasPrefix("root:") == true)
+            #expect((try? String(contentsOfFile: out + "/copied/sub/a", encoding: .utf8)) == "a\n")
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) == ["passwd", "copied"], "no staging directory left")
+            sh = Subprocess.run(["sh", "-c", "'\(DaemonProcessTests.berth)' -H unix://\(d.socket) cp files:/etc/passwd - | tar -tf -"])
+            #expect(sh.output == "passwd\n", "\(sh.output)")
+            r = try d.berth(["cp", "files:/nonexistent", out])
+            #expect(r.status == 1 && r.err.contains("/nonexistent"), "\(r)")
+
+            // diff, commit (with a change), export.
+            r = try d.berth(["diff", "files"])
+            let diff = Self.lines(r.out)
+            #expect(diff.contains("A /renamed.txt") && diff.contains("C /etc") && diff.contains("A /etc/dir/sub/a"), "\(r.out)")
+            r = try d.berth(["commit", "-m", "snapshot", "-a", "tester", "-c", "CMD [\"cat\", \"/renamed.txt\"]", "files", "snap:1"])
+            #expect(r.status == 0 && r.out.hasPrefix("sha256:") && r.out.count == 72, "\(r)")
+            #expect(try d.berth(["run", "--rm", "snap:1"]).out == "hello\n")
+            #expect(try d.berth(["inspect", "-f", "{{.Author}} {{.Comment}}", "snap:1"]).out == "tester snapshot\n")
+            sh = Subprocess.run(["sh", "-c", "'\(DaemonProcessTests.berth)' -H unix://\(d.socket) export files | tar -tf - | grep -c renamed.txt"])
+            #expect(sh.output == "1\n", "\(sh.output)")
+            #expect(try d.berth(["export", "-o", d.dir + "/fs.tar", "files"]).status == 0)
+            #expect(Subprocess.run(["tar", "-tf", d.dir + "/fs.tar", "./bin/busybox"]).status == 0 ||
+                    Subprocess.run(["tar", "-tf", d.dir + "/fs.tar", "bin/busybox"]).status == 0)
+
+            // update: resources and restart policy, seen in inspect.
+            r = try d.berth(["update", "--cpus", "0.5", "-m", "64m", "--memory-swap", "-1", "--restart", "on-failure:2", "files"])
+            #expect(r.status == 0 && r.out == "files\n", "\(r)")
+            r = try d.berth(["inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "files"])
+            #expect(r.out == "500000000 67108864 on-failure:2\n", "\(r)")
+            r = try d.berth(["update", "files"])
+            #expect(r.status == 1 && r.err == "you must provide one or more flags when using this command\n", "\(r)")
+            r = try d.berth(["port", "files"])
+            #expect(r.status == 0 && r.out.isEmpty, "\(r)")
+        }
+    }
+
+    @Test func followStatsPauseRenameRestart() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            // logs -f prints what comes and ends with the container.
+            #expect(try d.berth(["run", "-d", "--name", "talker", "bb:1", "sh", "-c", "echo one; sleep 1; echo two >&2; sleep 0.5"]).status == 0)
+            var r = try d.berth(["logs", "-f", "talker"])
+            #expect(r.status == 0 && r.out == "one\n" && r.err == "two\n", "\(r)")
+
+            #expect(try d.berth(["run", "-d", "--name", "busy", "bb:1", "sleep", "1000"]).status == 0)
+            r = try d.berth(["stats", "--no-stream", "busy"])
+            let rows = Self.lines(r.out)
+            #expect(rows.first?.hasPrefix("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT") == true && rows.first?.hasSuffix("PIDS") == true, "\(r)")
+            #expect(rows.count == 2 && rows[1].contains("   busy   ") && rows[1].hasSuffix("1"), "\(r.out)")
+            r = try d.berth(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "busy"])
+            #expect(r.out == "busy 1\n", "\(r)")
+            r = try d.berth(["stats", "--no-stream", "nosuch"])
+            #expect(r.status == 1 && r.err == "Error response from daemon: No such container: nosuch\n", "\(r)")
+
+            #expect(try d.berth(["pause", "busy"]).out == "busy\n")
+            #expect(try d.berth(["ps", "--format", "{{.Status}}"]).out.hasSuffix("(Paused)\n"))
+            #expect(try d.berth(["unpause", "busy"]).out == "busy\n")
+            #expect(try d.berth(["rename", "busy", "renamed"]).status == 0)
+            #expect(try d.berth(["ps", "--format", "{{.Names}}"]).out == "renamed\n")
+            let before = try d.berth(["inspect", "-f", "{{.State.StartedAt}}", "renamed"]).out
+            #expect(try d.berth(["restart", "-t", "0", "renamed"]).out == "renamed\n")
+            let after = try d.berth(["inspect", "-f", "{{.State.StartedAt}} {{.State.Running}}", "renamed"]).out
+            #expect(after != before && after.hasSuffix(" true\n"), "\(before) \(after)")
+            r = try d.berth(["container", "prune", "-f"])
+            #expect(r.status == 0 && r.out.hasPrefix("Deleted Containers:\n") && r.out.contains("Total reclaimed space: "), "\(r)")
+            #expect(try d.berth(["ps", "-a", "--format", "{{.Names}}"]).out == "renamed\n", "only the running one is left")
+        }
+    }
+
     /// Drives berth under a pty: `steps` are "wait:TEXT", "send:TEXT"
     /// (Python escapes), "resize:ROWS,COLS", "sleep:SECONDS".
     static let ptyDriver = #"""

@@ -8,6 +8,7 @@ final class SignalChannel {
     let fd: Int32
     private let signals: [Int32]
     private var previous: [sigaction] = []
+    private var oldMask = sigset_t()
 
     /// The pipe's write end, for the handler (one channel at a time).
     nonisolated(unsafe) private static var writeFD: Int32 = -1
@@ -22,6 +23,11 @@ final class SignalChannel {
         fd = fds[0]
         SignalChannel.writeFD = fds[1]
         self.signals = signals
+        // A parent may have left them blocked (the mask survives exec): unblock them while the channel is open.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        pthread_sigmask(SIG_UNBLOCK, &set, &oldMask)
         for s in signals {
             var sa = sigaction()
             sa.__sigaction_handler.sa_handler = { sig in
@@ -55,6 +61,7 @@ final class SignalChannel {
             var o = old
             sigaction(s, &o, nil)
         }
+        pthread_sigmask(SIG_SETMASK, &oldMask, nil)
         Glibc.close(fd)
         Glibc.close(SignalChannel.writeFD)
         SignalChannel.writeFD = -1

@@ -103,13 +103,16 @@ struct CpCommand: ParsableCommand {
         } }
         guard case .failure(let error) = first else { return }
         let m = ContainerCLI.message(error)
-        let retry = !contentsOnly && (m.contains("not a directory") || m.contains("No such file") || m.contains("no such file")
-                                      || m.contains("Could not find") || m.contains("not found"))
+        let retry = m.contains("not a directory") || m.contains("No such file") || m.contains("no such file")
+            || m.contains("Could not find") || m.contains("not found")
         guard retry, path != "/" else { throw error }
+        // The destination is not a directory: the source goes under its
+        // parent with its name ("DIR/." then makes a directory of DIR's content).
         let name = CpCommand.basename(path)
         let parent = CpCommand.dirname(path.hasPrefix("/") ? path : "/" + path)
-        let transform = ["--transform", "s,^\(CpCommand.sedEscape(base)),\(CpCommand.sedEscape(name)),"]
-        try tarThroughFIFO(["-c", "-C", dir] + owner + follow + transform + [base]) { fifo in
+        let (tarDir, tarBase) = contentsOnly ? (CpCommand.dirname(dir), CpCommand.basename(dir)) : (dir, base)
+        let transform = ["--transform", "s,^\(CpCommand.sedPattern(tarBase)),\(CpCommand.sedReplacement(name)),"]
+        try tarThroughFIFO(["-c", "-C", tarDir] + owner + follow + transform + [tarBase]) { fifo in
             let _: NoParams = try client.call(.containerArchivePut, BerthAPI.ArchivePutParams(id: container, destination: parent, path: fifo))
         }
     }
@@ -124,7 +127,7 @@ struct CpCommand: ParsableCommand {
         defer { fifo.remove() }
         let pid = try ChildProcess.spawn(["tar", "-f", fifo.path] + args)
         let result = Result { try call(fifo.path) }
-        if case .failure = result { kill(pid, SIGTERM) }
+        if case .failure = result { kill(pid, SIGKILL) }  // it may still wait in open(2) on the FIFO
         let status = ChildProcess.wait(pid)
         try result.get()
         if status != 0 { throw ContainerCLI.fail("tar failed with status \(status)") }
@@ -143,10 +146,21 @@ struct CpCommand: ParsableCommand {
         return s.split(separator: "/").last.map(String.init) ?? "/"
     }
 
-    static func sedEscape(_ s: String) -> String {
+    /// A literal in a sed pattern (tar --transform).
+    static func sedPattern(_ s: String) -> String {
         var out = ""
         for c in s {
-            if "\\,.*[]^$&".contains(c) { out.append("\\") }
+            if "\\,.*[]^$".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// A literal in a sed replacement: only \\, & and the delimiter are special.
+    static func sedReplacement(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            if "\\,&".contains(c) { out.append("\\") }
             out.append(c)
         }
         return out
@@ -176,7 +190,18 @@ enum ChildProcess {
         var pid = pid_t()
         let cargs = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
-        let rc = posix_spawnp(&pid, argv[0], nil, nil, cargs, environ)
+        // A clean signal state: berth's caller may have blocked or ignored signals the child needs.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t(), defaults = sigset_t()
+        sigemptyset(&empty)
+        sigemptyset(&defaults)
+        for s in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let rc = posix_spawnp(&pid, argv[0], nil, &attr, cargs, environ)
         guard rc == 0 else { throw ContainerCLI.fail("\(argv[0]): \(String(cString: strerror(rc)))") }
         return pid
     }

@@ -47,6 +47,14 @@ import Testing
         return d
     }
 
+    /// Every container removed before the test's berthd goes: shims outlive
+    /// berthd by design, so a test that left containers running would leave
+    /// their shims, processes and mounts behind.
+    static func removeAll(_ d: Daemon) {
+        guard let ids = try? d.berth(["ps", "-aq", "--no-trunc"]).out.split(separator: "\n").map(String.init), !ids.isEmpty else { return }
+        _ = try? d.berth(["rm", "-f"] + ids)
+    }
+
     static func lines(_ s: String) -> [String] { s.split(separator: "\n").map(String.init) }
 
     static func isID(_ s: String) -> Bool { s.count == 64 && s.allSatisfy { "0123456789abcdef".contains($0) } }
@@ -60,6 +68,7 @@ import Testing
     @Test func foregroundAndDetachedRuns() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             // Foreground: output on the right streams, the container's status.
             var r = try d.berth(["run", "bb:1", "sh", "-c", "echo out; echo err >&2; exit 3"])
             #expect(r.status == 3 && r.out == "out\n" && r.err == "err\n", "\(r)")
@@ -108,6 +117,7 @@ import Testing
     @Test func stopStartKeepsTheWritableLayer() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             var r = try d.berth(["run", "-d", "--name", "percy", "bb:1", "sh", "-c", "echo 'sysadmins FTW' > /newfile; exec sleep 1000"])
             #expect(r.status == 0)
             try ContainerRestartTests.waitFor("the file") { try d.berth(["exec", "percy", "cat", "/newfile"]).status == 0 }
@@ -134,6 +144,7 @@ import Testing
     @Test func stopOfAProcessIgnoringSIGTERMTakesTheTimeout() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             // sh as PID 1 ignores SIGTERM (no handler): SIGKILL after -t.
             #expect(try d.berth(["run", "-d", "--name", "stubborn", "bb:1", "sh", "-c", "while true; do sleep 1; done"]).status == 0)
             var out = ""
@@ -154,6 +165,7 @@ import Testing
     @Test func execLogsAndPidOne() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             #expect(try d.berth(["run", "-d", "--name", "app", "bb:1", "sh", "-c", "echo start; echo oops >&2; exec sleep 1000"]).status == 0)
             try ContainerRestartTests.waitFor("the log") { try d.berth(["logs", "app"]).out == "start\n" }
             var r = try d.berth(["logs", "app"])
@@ -190,6 +202,7 @@ import Testing
     @Test func cidfileAndCreate() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             let cid = d.dir + "/web.cid"
             var r = try d.berth(["create", "--cidfile", cid, "--name", "created", "bb:1", "echo", "later"])
             let id = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -206,6 +219,7 @@ import Testing
     @Test func inspectAndEvents() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             #expect(try d.berth(["run", "--name", "ev", "-l", "tier=web", "bb:1", "true"]).status == 0)
             var r = try d.berth(["inspect", "ev"])
             let parsed = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]]
@@ -253,6 +267,7 @@ import Testing
     @Test func filesDiffCommitExportUpdate() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             #expect(try d.berth(["run", "-d", "--name", "files", "bb:1", "sleep", "1000"]).status == 0)
             let host = d.dir + "/host"
             try FileManager.default.createDirectory(atPath: host + "/dir/sub", withIntermediateDirectories: true)
@@ -315,6 +330,7 @@ import Testing
     @Test func followStatsPauseRenameRestart() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             // logs -f prints what comes and ends with the container.
             #expect(try d.berth(["run", "-d", "--name", "talker", "bb:1", "sh", "-c", "echo one; sleep 1; echo two >&2; sleep 0.5"]).status == 0)
             var r = try d.berth(["logs", "-f", "talker"])
@@ -403,6 +419,7 @@ import Testing
         guard Subprocess.which("python3") else { throw TestFailure("python3 is needed for the pty tests") }
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             // -it: a prompt, the terminal's size (and its change), Ctrl-P Ctrl-Q leaves it running.
             var r = try Self.underPty(d, ["wait:# ", "send:busybox stty size\r", "wait:30 90", "resize:50,120", "sleep:0.3",
                                           "send:busybox stty size\r", "wait:50 120", "send:echo $((6*7))\r", "wait:42", "send:\\x10\\x11"],
@@ -430,6 +447,7 @@ import Testing
     @Test func sigProxyForwardsSignalsWithoutATerminal() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
             let log = d.dir + "/fg.log"
             let pid = Subprocess.spawn([DaemonProcessTests.berth, "-H", "unix://" + d.socket, "run", "--name", "fg", "bb:1",
                                         "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done"], log: log)

@@ -114,10 +114,7 @@ extension ContainerService {
             guard p.stream == true else { return sample }
             // Streaming: a sample a second until the client leaves or the container is removed.
             while !ctx.isCancelled {
-                if case .object(var f)? = try? JSONValueEncoder().encode(sample) {
-                    f.insert(("request", ctx.id.json), at: 0)
-                    if !ctx.notify(BerthAPI.StreamNotification.stats, .object(f)) { break }
-                }
+                if !ctx.notify(BerthAPI.StreamNotification.stats, value: sample) { break }
                 try? await Task.sleep(nanoseconds: 1_000_000_000)
                 guard (try? self.entry(entry.id)) != nil else { break }
                 sample = try await self.blocking { try self.stats(entry) }

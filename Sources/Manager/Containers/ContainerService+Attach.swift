@@ -23,14 +23,8 @@ extension ContainerService {
             relay = try StreamRelay(address: task.address, execID: nil)
         }
         guard let relay else { return BerthAPI.ContainerAttachResult() }
-        if wantStdin { ctx.onInput { m, params in relay.input(m, params) } }
-        let request = ctx.id.json
         let before = entry.locked { $0.exits }
-        let status = relay.run(send: { chunk in
-            var c = chunk
-            c.request = request
-            return ctx.notify(BerthAPI.StreamNotification.output, (try? JSONValueEncoder().encode(c)) ?? .null)
-        }, isCancelled: { ctx.isCancelled }, alreadyExited: {
+        let status = relay.run(for: ctx, stdin: wantStdin, alreadyExited: {
             entry.locked { g in g.exits > before || g.task == nil ? g.record.state.exitCode : nil }
         })
         return BerthAPI.ContainerAttachResult(exitCode: status)

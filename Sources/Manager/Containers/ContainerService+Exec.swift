@@ -1,3 +1,4 @@
+import ContainerSpec
 import FoundationEssentials
 import Glibc
 import OCI
@@ -46,8 +47,8 @@ extension ContainerService {
         if let u = c.user, !u.isEmpty {
             set("user", try execUser(u, rootfs: dir + "/rootfs"))
         }
-        if c.privileged == true, let caps = Self.allCapabilities {
-            let list = JSONValue.array(caps.map(JSONValue.string))
+        if c.privileged == true {
+            let list = JSONValue.array(CapabilitySet.all(lastCap: Self.specBuilder.host.lastCap).map(JSONValue.string))
             set("capabilities", ["bounding": list, "effective": list, "permitted": list])
         }
         set("consoleSize", .null)
@@ -76,13 +77,7 @@ extension ContainerService {
         emit("exec_start: " + s.config.cmd.joined(separator: " "), entry.record, ["execID": s.id])
         if let w = p.width, let h = p.height, tty { _ = try? client.resizePty(width: w, height: h, execID: s.id) }
         guard let relay else { return BerthAPI.ExecStartResult() }
-        if s.config.attachStdin == true { ctx.onInput { m, params in relay.input(m, params) } }
-        let request = ctx.id.json
-        let status = relay.run(send: { chunk in
-            var c = chunk
-            c.request = request
-            return ctx.notify(BerthAPI.StreamNotification.output, (try? JSONValueEncoder().encode(c)) ?? .null)
-        }, isCancelled: { ctx.isCancelled }, alreadyExited: {
+        let status = relay.run(for: ctx, stdin: s.config.attachStdin == true, alreadyExited: {
             self.execs.withLock { $0[started.id]?.exitCode }
         })
         if let status {
@@ -97,42 +92,13 @@ extension ContainerService {
         return BerthAPI.ExecInspect(id: s.id, containerID: s.containerID, running: s.running, exitCode: s.exitCode, pid: s.pid)
     }
 
-    /// Every capability this kernel has (`--privileged` exec), from /proc/sys/kernel/cap_last_cap.
-    static let allCapabilities: [String]? = {
-        let names = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-                     "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-                     "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-                     "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-                     "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-                     "CHECKPOINT_RESTORE"]
-        let last = FileManager.default.contents(atPath: "/proc/sys/kernel/cap_last_cap")
-            .flatMap { Int(String(decoding: $0.filter { $0 >= 48 && $0 <= 57 }, as: UTF8.self)) } ?? 40
-        return names.prefix(last + 1).map { "CAP_" + $0 }
-    }()
-
-    /// "uid[:gid]" or names looked up in the container's /etc/passwd and /etc/group.
+    /// The exec's user, looked up in the container's own /etc/passwd and
+    /// /etc/group (read inside the rootfs, as for the init: ContainerSpec).
     func execUser(_ spec: String, rootfs: String) throws -> JSONValue {
-        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-        func lookup(_ file: String, _ name: String) -> [String]? {
-            guard let data = FileManager.default.contents(atPath: rootfs + file) else { return nil }
-            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                let f = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-                if f.count >= 3 && f[0] == name { return f }
-            }
-            return nil
-        }
-        var uid: Int64, gid: Int64 = 0
-        if let n = Int64(parts[0]) { uid = n } else if let f = lookup("/etc/passwd", parts[0]), let u = Int64(f[2]) {
-            uid = u
-            gid = f.count > 3 ? Int64(f[3]) ?? 0 : 0
-        } else {
-            throw BerthError(.invalidArgument, "unable to find user \(parts[0]): no matching entries in passwd file")
-        }
-        if parts.count > 1 {
-            if let n = Int64(parts[1]) { gid = n } else if let f = lookup("/etc/group", parts[1]), let g = Int64(f[2]) { gid = g } else {
-                throw BerthError(.invalidArgument, "unable to find group \(parts[1]): no matching entries in group file")
-            }
-        }
-        return ["uid": .int(uid), "gid": .int(gid)]
+        let u: ResolvedUser
+        do { u = try UserResolver.resolve(spec, rootfs: rootfs) } catch { throw BerthError(.invalidArgument, error.message) }
+        var fields: [(String, JSONValue)] = [("uid", .int(Int64(u.uid))), ("gid", .int(Int64(u.gid)))]
+        if !u.additionalGids.isEmpty { fields.append(("additionalGids", .array(u.additionalGids.map { .int(Int64($0)) }))) }
+        return .object(fields)
     }
 }

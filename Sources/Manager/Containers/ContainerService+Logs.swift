@@ -52,12 +52,7 @@ extension ContainerService {
             guard let n = Int(t), n >= 0 else { throw BerthError(.invalidArgument, "invalid tail value \"\(t)\"") }
             tail = n
         }
-        let request = ctx.id.json
-        func send(_ rec: BerthAPI.LogRecord) -> Bool {
-            guard case .object(var fields)? = try? JSONValueEncoder().encode(rec) else { return true }
-            fields.insert(("request", request), at: 0)
-            return ctx.notify(BerthAPI.StreamNotification.log, .object(fields))
-        }
+        func send(_ rec: BerthAPI.LogRecord) -> Bool { ctx.notify(BerthAPI.StreamNotification.log, value: rec) }
 
         // What is already written: rotated files (PATH.N … PATH.1), then PATH.
         var files: [String] = []

@@ -78,7 +78,6 @@ extension ContainerService {
         for key in filters.keys where !["container", "image", "event", "type", "label"].contains(key) {
             throw BerthError(.invalidArgument, "invalid filter '\(key)'")
         }
-        let request = ctx.id.json
         let matches: @Sendable (BerthAPI.Event) -> Bool = { e in
             if let s = since, e.timeNano < s { return false }
             if let u = until, e.timeNano > u { return false }
@@ -101,9 +100,7 @@ extension ContainerService {
             return true
         }
         let send: @Sendable (BerthAPI.Event) -> Void = { e in
-            guard matches(e), case .object(var fields)? = try? JSONValueEncoder().encode(e) else { return }
-            fields.insert(("request", request), at: 0)
-            _ = ctx.notify(BerthAPI.StreamNotification.event, .object(fields))
+            if matches(e) { ctx.notify(BerthAPI.StreamNotification.event, value: e) }
         }
         let (past, token) = events.subscribe(send)
         defer { events.unsubscribe(token) }

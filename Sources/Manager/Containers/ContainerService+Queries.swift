@@ -23,7 +23,9 @@ extension ContainerService {
         if let f = filters["since"] {
             for ref in f { let e = try entry(ref).record; records = records.filter { $0.created > e.created } }
         }
-        records = try records.filter { try matches($0, filters) }
+        // An ancestor is looked up once, not once per container.
+        let ancestors = Set((filters["ancestor"] ?? []).compactMap { try? images.resolve($0).id.description })
+        records = try records.filter { try matches($0, filters, ancestors: ancestors) }
         let now = Self.now()
         return records.map { r in
             BerthAPI.ContainerSummary(id: r.id, names: ["/" + r.name], image: r.image, imageID: r.imageID,
@@ -34,7 +36,7 @@ extension ContainerService {
         }
     }
 
-    private func matches(_ r: ContainerRecord, _ filters: [String: [String]]) throws -> Bool {
+    private func matches(_ r: ContainerRecord, _ filters: [String: [String]], ancestors: Set<String>) throws -> Bool {
         for (key, values) in filters where !values.isEmpty {
             let ok: Bool
             switch key {
@@ -54,10 +56,8 @@ extension ContainerService {
                     return kv.count == 2 ? labels[kv[0]] == kv[1] : labels[kv[0]] != nil
                 }
             case "ancestor":
-                ok = values.contains { v in
-                    if r.image == v || r.imageID == v || r.imageID.dropFirst(7).hasPrefix(v) { return true }
-                    guard let resolved = try? images.resolve(v) else { return false }
-                    return resolved.id.description == r.imageID
+                ok = ancestors.contains(r.imageID) || values.contains { v in
+                    r.image == v || r.imageID == v || r.imageID.dropFirst(7).hasPrefix(v)
                 }
             default: ok = true
             }

@@ -80,7 +80,7 @@ extension ContainerService {
             let message = (error as? BerthError)?.message ?? "\(error)"
             if let task {
                 monitor.unwatch(containerID: r.id)
-                discardShim(task, bundle: dir)
+                discardShim(task, id: r.id)
             }
             g.task = nil
             _ = try? Mount.unmountAll(rootfs, detach: true)
@@ -107,7 +107,7 @@ extension ContainerService {
         if let data = FileManager.default.contents(atPath: dir + "/shim.json"), let v = try? JSONParser.parse(Array(data)),
            let address = v["address"]?.stringValue, let pid = v["pid"]?.int64Value {
             monitor.unwatch(containerID: id)
-            discardShim(ContainerEntry.Task(address: address, shimPid: Int32(pid)), bundle: dir)
+            discardShim(ContainerEntry.Task(address: address, shimPid: Int32(pid)), id: id)
         }
         _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
         Self.removeTree(dir)
@@ -146,8 +146,19 @@ extension ContainerService {
         }
     }
 
+    /// `berth-shim delete`: collects the container of a shim that is gone and
+    /// says how it ended (nil when it cannot tell).
+    @discardableResult
+    func collectWithShimDelete(_ id: String) -> ExitInfo? {
+        let res = try? HostCommand.run(paths.shim, ["delete", "--id", id, "--bundle", bundle(id),
+                                                    "--runtime", paths.runtime, "--runtime-root", paths.runtimeRoot])
+        guard res?.status == 0, let line = res?.stdout.split(separator: "\n").first,
+              let v = try? JSONParser.parse(Array(line.utf8)) else { return nil }
+        return try? ExitInfo.decode(v)
+    }
+
     /// Gets rid of a shim whose task failed to start: delete (forced) and shut down.
-    func discardShim(_ t: ContainerEntry.Task, bundle: String) {
+    func discardShim(_ t: ContainerEntry.Task, id: String) {
         if let c = try? ShimClient(address: t.address) {
             _ = try? c.kill(signal: 9, all: true)
             _ = try? c.delete()
@@ -155,8 +166,7 @@ extension ContainerService {
         }
         // The shim is not berthd's child (it daemonized); wait for it to be gone.
         for _ in 0..<200 where Glibc.kill(t.shimPid, 0) == 0 { usleep(5000) }
-        _ = try? HostCommand.run(paths.shim, ["delete", "--id", String(bundle.split(separator: "/").last ?? ""), "--bundle", bundle,
-                                              "--runtime", paths.runtime, "--runtime-root", paths.runtimeRoot])
+        collectWithShimDelete(id)
     }
 
     // MARK: Exits
@@ -166,10 +176,11 @@ extension ContainerService {
         guard let entry = try? self.entry(e.containerID), entry.id == e.containerID else { return }
         switch e.topic {
         case "exit":
-            let info = ExitInfo(id: e.containerID, pid: Int(e.params["pid"]?.int64Value ?? 0),
-                                exitStatus: Int(e.params["exitStatus"]?.int64Value ?? 255),
-                                exitedAt: e.params["exitedAt"]?.stringValue ?? Clock.rfc3339(),
-                                reason: e.params["reason"]?.stringValue, oomKilled: e.params["oomKilled"]?.boolValue)
+            // The event carries ExitInfo's fields (and seq, topic, time, ignored here).
+            guard let info = try? ExitInfo.decode(e.params) else {
+                logger.error("container \(entry.record.shortID): unreadable exit event from its shim")
+                return
+            }
             Thread.detach { [self] in taskExited(entry, info) }
         case "oom":
             emit("oom", entry.record)
@@ -188,13 +199,8 @@ extension ContainerService {
     func shimDied(_ id: String, pid: Int32) {
         guard let entry = try? self.entry(id), entry.id == id else { return }
         Thread.detach { [self] in
-            let res = try? HostCommand.run(paths.shim, ["delete", "--id", id, "--bundle", bundle(id),
-                                                        "--runtime", paths.runtime, "--runtime-root", paths.runtimeRoot])
-            var info = ExitInfo(id: id, pid: 0, exitStatus: 255, exitedAt: Clock.rfc3339(), reason: "the shim (pid \(pid)) died")
-            if let line = res?.stdout.split(separator: "\n").first, let v = try? JSONParser.parse(Array(line.utf8)),
-               let parsed = try? ExitInfo.decode(v) {
-                info = parsed
-            }
+            let info = collectWithShimDelete(id) ?? ExitInfo(id: id, pid: 0, exitStatus: 255, exitedAt: Clock.rfc3339(),
+                                                              reason: "the shim (pid \(pid)) died")
             logger.warn("the shim of container \(entry.record.shortID) died; exit status \(info.exitStatus)")
             taskExited(entry, info, shimGone: true)
         }

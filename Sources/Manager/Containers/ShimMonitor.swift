@@ -50,24 +50,12 @@ final class ShimMonitor: Sendable {
     func start(onEvent: @escaping EventHandler, onShimExit: @escaping ExitHandler) throws {
         state.withLock { $0.onEvent = onEvent; $0.onShimExit = onShimExit }
         unlink(socketPath)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw BerthError.internal("events socket: \(String(cString: strerror(errno)))") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            close(fd)
-            throw BerthError.internal("events socket path too long: \(socketPath)")
+        let fd: Int32
+        do { fd = try UnixSocketListener.listen(socketPath, mode: 0o600, group: nil) } catch {
+            throw BerthError.internal("events socket: \(error.message)")
         }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0, chmod(socketPath, 0o600) == 0, listen(fd, 512) == 0 else {
-            let e = errno
-            close(fd)
-            throw BerthError.internal("events socket \(socketPath): \(String(cString: strerror(e)))")
-        }
+        // Accepted in a loop until EAGAIN: the poll thread must never block in accept.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let wake = cb_eventfd_cloexec()
         state.withLock { $0.listenFD = fd; $0.wakeFD = wake }
         Thread.detach { [self] in loop() }

@@ -44,6 +44,13 @@ final class StreamRelay: @unchecked Sendable {
         _ = write(wakeFD, &one, 8)
     }
 
+    /// Relays for the request `ctx` (its input too when `stdin`): the exit status, nil on detach.
+    func run(for ctx: RequestContext, stdin: Bool, alreadyExited: () -> Int?) -> Int? {
+        if stdin { ctx.onInput { [self] m, params in input(m, params) } }
+        return run(send: { ctx.notify(BerthAPI.StreamNotification.output, value: $0) },
+                   isCancelled: { ctx.isCancelled }, alreadyExited: alreadyExited)
+    }
+
     /// Runs until the process exits (its status) or `isCancelled` (nil).
     func run(send: (BerthAPI.OutputChunk) -> Bool, isCancelled: () -> Bool, alreadyExited: () -> Int?) -> Int? {
         if let status = alreadyExited() { return status }

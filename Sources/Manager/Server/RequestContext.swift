@@ -52,14 +52,23 @@ public final class RequestContext: Sendable {
     /// the value cannot be encoded).
     @discardableResult
     public func progress<T: Encodable>(_ value: T) -> Bool {
+        notify(BerthAPI.progressNotification, value: value)
+    }
+
+    /// Sends a notification of this request's stream (`output`, `log`,
+    /// `event`, `stats`, `progress`): the encoded value's fields after
+    /// `"request": id` (a value that is not an object goes as `"value"`).
+    /// False when it could not be delivered.
+    @discardableResult
+    public func notify<T: Encodable>(_ notification: String, value: T) -> Bool {
         let v: JSONValue
         do { v = try JSONValueEncoder().encode(value) } catch {
-            logger.error("\(method): cannot encode progress: \(error)")
+            logger.error("\(method): cannot encode a \(notification) notification: \(error)")
             return false
         }
         var pairs: [(String, JSONValue)] = [("request", id.json)]
         if case .object(let fields) = v { pairs += fields.filter { $0.0 != "request" } } else { pairs.append(("value", v)) }
-        return notify(BerthAPI.progressNotification, .object(pairs))
+        return notify(notification, .object(pairs))
     }
 
     /// Receives the client's notifications that name this request

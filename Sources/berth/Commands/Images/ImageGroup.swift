@@ -12,5 +12,5 @@ struct ImageGroup: ParsableCommand {
 /// `berth system COMMAND`.
 struct SystemGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "system", abstract: "Manage Berth",
-                                                    subcommands: [SystemDFCommand.self, InfoCommand.self])
+                                                    subcommands: [SystemDFCommand.self, InfoCommand.self, EventsCommand.self])
 }

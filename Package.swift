@@ -48,7 +48,9 @@ let package = Package(
         .target(name: "Unpack", dependencies: ["Content", "Snapshots", "CArchive", "CDigest", "OCI"]),
         .target(name: "Snapshots", dependencies: ["CArchive", "Content", "Metadata", "OCI"]),
         .target(name: "Metadata", dependencies: ["CSQLite", "OCI"]),
-        .target(name: "Manager", dependencies: ["ContainerSpec", "Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth", "CArchive"]),
+        // Networks (docs/networking.md): CNI plugins, port publishing, the per-network DNS server.
+        .target(name: "Network", dependencies: ["CBerth", "OCI"]),
+        .target(name: "Manager", dependencies: ["Network", "ContainerSpec", "Content", "Registry", "Unpack", "Snapshots", "Metadata", "RPC", "OCI", "CBerth", "CArchive"]),
         // Image + `berth run` options → config.json (docs/container-spec.md); berth-init is the
         // static C init that `--init` bind-mounts into a container as PID 1.
         .target(name: "ContainerSpec", dependencies: ["OCI", "RPC", "Content", "CBerth"]),
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),
         .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "Metadata", "Content", "CArchive", "OCI"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network"]),
         .testTarget(name: "ManagerTests", dependencies: ["Manager", "RPC", "OCI", "berth", "Content", "Registry"]),
         .testTarget(name: "ShimTests", dependencies: ["RPC"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),

@@ -56,10 +56,10 @@ import Testing
         try await offPool {
             let d = try S.daemon()
             defer { S.finish(d) }
-            var r = try d.berth(["run", "--name", "a", "-v", "/scratch", "-v", "keep:/keep", "vol:1", "sh", "-c",
+            var r = try d.berth(["run", "--name", "cu", "-v", "/scratch", "-v", "keep:/keep", "vol:1", "sh", "-c",
                                  "stat -c '%u %g %a' /data/seed; readlink /data/link; cat /data/link; ls -A /scratch; echo x > /data/new"])
             #expect(r.status == 0 && r.out == "1000 1000 640\nseed\nfrom the image\n", "\(r)")
-            let c = try #require((try S.inspect(d, ["inspect", "a"]) as? [[String: Any]])?.first)
+            let c = try #require((try S.inspect(d, ["inspect", "cu"]) as? [[String: Any]])?.first)
             let mounts = try #require(c["Mounts"] as? [[String: Any]])
             let data = try #require(mounts.first { $0["Destination"] as? String == "/data" })
             let name = try #require(data["Name"] as? String)
@@ -81,7 +81,7 @@ import Testing
             r = try d.berth(["run", "--rm", "vol:1", "ls", "/data"])
             #expect(r.status == 0 && r.out == "link\nseed\n", "\(r)")
             // rm -v: the anonymous volumes go, the named one stays; --rm removed its own.
-            r = try d.berth(["rm", "-v", "a"])
+            r = try d.berth(["rm", "-v", "cu"])
             #expect(r.status == 0 && S.volumes(d) == ["keep"], "\(r)")
             #expect(access(d.root + "/volumes/\(name)", F_OK) != 0)
         }
@@ -102,10 +102,10 @@ import Testing
             #expect(r.status == 1 && r.err.contains("Read-only file system"), "\(r)")
             #expect(access(host + "/made/deep", F_OK) == 0)
             // --mount type=bind: read-only, and never copied up; inspect shows the bind.
-            r = try d.berth(["run", "--name", "b", "--mount", "type=bind,src=\(host),dst=/data,readonly", "vol:1", "sh", "-c",
+            r = try d.berth(["run", "--name", "bm", "--mount", "type=bind,src=\(host),dst=/data,readonly", "vol:1", "sh", "-c",
                              "cat /data/onhost; touch /data/x"])
             #expect(r.status == 1 && r.out == "h\n" && r.err.contains("Read-only file system"), "\(r)")
-            let m = try #require(((try S.inspect(d, ["inspect", "b"]) as? [[String: Any]])?.first?["Mounts"] as? [[String: Any]])?.first)
+            let m = try #require(((try S.inspect(d, ["inspect", "bm"]) as? [[String: Any]])?.first?["Mounts"] as? [[String: Any]])?.first)
             #expect(m["Type"] as? String == "bind" && m["Source"] as? String == host && m["Destination"] as? String == "/data"
                     && m["RW"] as? Bool == false && m["Propagation"] as? String == "rprivate" && m["Name"] == nil, "\(m)")
             #expect(S.volumes(d).isEmpty)

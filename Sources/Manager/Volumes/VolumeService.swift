@@ -116,30 +116,14 @@ public final class VolumeService: Sendable {
     /// `volume ls`: dangling (not referenced by any container), name (a substring),
     /// label (KEY or KEY=VALUE, all must match), driver.
     public func list(_ filters: [String: [String]]) throws -> [BerthAPI.Volume] {
-        for key in filters.keys where !["dangling", "name", "label", "driver"].contains(key) {
-            throw BerthError(.invalidArgument, "invalid filter '\(key)'")
-        }
-        var dangling: Bool?
-        for v in filters["dangling"] ?? [] {
-            switch v.lowercased() {
-            case "true", "1": dangling = true
-            case "false", "0": dangling = false
-            default: throw BerthError(.invalidArgument, "invalid filter 'dangling=\(v)'")
-            }
-        }
+        try ListFilters.check(filters, known: ["dangling", "name", "label", "driver"])
+        let dangling = try ListFilters.dangling(filters)
         return try store.all().filter { r in
             if let dangling, users(of: r.name).isEmpty != dangling { return false }
             if let names = filters["name"], !names.isEmpty, !names.contains(where: { r.name.contains($0) }) { return false }
             if let drivers = filters["driver"], !drivers.isEmpty, !drivers.contains("local") { return false }
-            return Self.labelsMatch(r.labels ?? [:], filters["label"] ?? [])
+            return ListFilters.labelsMatch(r.labels ?? [:], filters["label"] ?? [])
         }.map(view)
-    }
-
-    static func labelsMatch(_ labels: [String: String], _ wanted: [String]) -> Bool {
-        wanted.allSatisfy { f in
-            guard let eq = f.firstIndex(of: "=") else { return labels[f] != nil }
-            return labels[String(f[..<eq])] == String(f[f.index(after: eq)...])
-        }
     }
 
     // MARK: Remove
@@ -171,9 +155,7 @@ public final class VolumeService: Sendable {
     /// `volume prune`: unused volumes; only anonymous ones unless `all=true`
     /// (Docker 23+); `label`/`label!` filters.
     public func prune(_ filters: [String: [String]]) throws -> BerthAPI.VolumePruneResult {
-        for key in filters.keys where !["all", "label", "label!"].contains(key) {
-            throw BerthError(.invalidArgument, "invalid filter '\(key)'")
-        }
+        try ListFilters.check(filters, known: ["all", "label", "label!"])
         let all = (filters["all"] ?? []).contains { ["true", "1"].contains($0.lowercased()) }
         return try lock.withLock { _ in
             var deleted: [String] = []
@@ -181,8 +163,8 @@ public final class VolumeService: Sendable {
             for r in try store.all() where users(of: r.name).isEmpty {
                 if !all && !r.isAnonymous { continue }
                 let labels = r.labels ?? [:]
-                if !Self.labelsMatch(labels, filters["label"] ?? []) { continue }
-                if let not = filters["label!"], !not.isEmpty, not.contains(where: { Self.labelsMatch(labels, [$0]) }) { continue }
+                if !ListFilters.labelsMatch(labels, filters["label"] ?? []) { continue }
+                if let not = filters["label!"], !not.isEmpty, not.contains(where: { ListFilters.labelsMatch(labels, [$0]) }) { continue }
                 let size = r.mountsOnUse ? 0 : ((try? FileTree.usage(dataPath(r.name)).size) ?? 0)
                 do { try removeLocked(r) } catch {
                     logger.error("volume prune: cannot remove \(r.name): \(error)")

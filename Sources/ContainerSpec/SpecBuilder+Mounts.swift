@@ -58,7 +58,7 @@ extension SpecBuilder {
 
     /// `--tmpfs /run:size=64m,mode=1777`: Docker's defaults noexec, nosuid, nodev (and
     /// rprivate propagation), overridden by the user's options.
-    static func tmpfsMounts(_ tmpfs: [String: String]) throws(ContainerSpecError) -> [RuntimeConfig.Mount] {
+    public static func tmpfsMounts(_ tmpfs: [String: String]) throws(ContainerSpecError) -> [RuntimeConfig.Mount] {
         try tmpfs.keys.sorted().map { (dest) throws(ContainerSpecError) -> RuntimeConfig.Mount in
             guard dest.hasPrefix("/") else { throw ContainerSpecError(.invalidMount, "invalid mount path for --tmpfs: \(dest) is not absolute") }
             guard clean(dest) != "/" else { throw ContainerSpecError(.invalidMount, "invalid mount path for --tmpfs: / cannot be a tmpfs") }

@@ -237,8 +237,10 @@ extension BerthAPI {
         public var dnsSearch: [String]?
         /// "name:ip" (`--add-host`, issue 7).
         public var extraHosts: [String]?
-        /// `--volumes-from` (issue 7).
+        /// `--volumes-from CONTAINER[:ro|rw]`.
         public var volumesFrom: [String]?
+        /// `--mount` (BerthAPI+Volumes.swift).
+        public var mounts: [Mount]?
         /// Log options of the json-file log: max-size ("10m"), max-file ("3").
         public var logConfig: LogConfig?
 
@@ -254,6 +256,7 @@ extension BerthAPI {
             case cpusetCpus = "CpusetCpus", cpusetMems = "CpusetMems", pidsLimit = "PidsLimit", devices = "Devices"
             case ulimits = "Ulimits", `init` = "Init", links = "Links", dns = "Dns", dnsSearch = "DnsSearch"
             case extraHosts = "ExtraHosts", volumesFrom = "VolumesFrom", logConfig = "LogConfig"
+            case mounts = "Mounts"
         }
     }
 
@@ -389,16 +392,18 @@ extension BerthAPI {
         public var labels: [String: String]
         public var sizeRw: Int64?
         public var sizeRootFs: Int64?
+        public var mounts: [MountPoint]?
         public init(id: String, names: [String], image: String, imageID: String, command: String, created: Int64,
                     state: String, status: String, ports: [PortSummary] = [], labels: [String: String] = [:],
-                    sizeRw: Int64? = nil, sizeRootFs: Int64? = nil) {
+                    sizeRw: Int64? = nil, sizeRootFs: Int64? = nil, mounts: [MountPoint]? = nil) {
             self.id = id; self.names = names; self.image = image; self.imageID = imageID; self.command = command
             self.created = created; self.state = state; self.status = status; self.ports = ports; self.labels = labels
-            self.sizeRw = sizeRw; self.sizeRootFs = sizeRootFs
+            self.sizeRw = sizeRw; self.sizeRootFs = sizeRootFs; self.mounts = mounts
         }
         enum CodingKeys: String, CodingKey {
             case id = "Id", names = "Names", image = "Image", imageID = "ImageID", command = "Command", created = "Created"
             case state = "State", status = "Status", ports = "Ports", labels = "Labels", sizeRw = "SizeRw", sizeRootFs = "SizeRootFs"
+            case mounts = "Mounts"
         }
     }
 

@@ -5,7 +5,7 @@ import Glibc
 /// parent (never re-resolving a path that could change underneath) and never
 /// crossing into another filesystem: a mount left inside a snapshot directory
 /// must not have its contents removed or counted.
-enum FileTree {
+public enum FileTree {
     /// The names in the directory open at `fd` (without "." and "..").
     static func names(inDirectory fd: Int32) throws -> [String] {
         let copy = dup(fd)
@@ -69,7 +69,7 @@ enum FileTree {
 
     /// Disk usage of the tree at `path` as du counts it: allocated blocks, each
     /// hardlinked inode once, directories included.
-    static func usage(_ path: String) throws -> SnapshotUsage {
+    public static func usage(_ path: String) throws -> SnapshotUsage {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotError.errno("open \(path)") }
         defer { close(fd) }

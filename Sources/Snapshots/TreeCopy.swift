@@ -6,7 +6,7 @@ import Glibc
 /// (directories after their content), hardlinks (one inode, many names),
 /// symlinks, device nodes, fifos and sockets. Data is copied in the kernel
 /// (copy_file_range, reflinks where the filesystem has them).
-struct TreeCopy {
+public struct TreeCopy {
     private struct Inode: Hashable { let dev: UInt64; let ino: UInt64 }
     private let destinationRoot: Int32
     /// The first copied name of each hardlinked source inode, relative to the destination root.
@@ -14,7 +14,7 @@ struct TreeCopy {
     private var buffer: UnsafeMutableRawBufferPointer?
 
     /// Copies the contents and the attributes of `source` into the existing directory `destination`.
-    static func copy(from source: String, to destination: String) throws {
+    public static func copy(from source: String, to destination: String) throws {
         let src = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard src >= 0 else { throw SnapshotError.errno("open \(source)") }
         defer { close(src) }

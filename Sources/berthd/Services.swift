@@ -11,9 +11,16 @@ func registerServices(on daemon: Daemon) throws {
         throw DaemonError("cannot open the image store under \(daemon.options.root): \(error)")
     }
     images.register(on: daemon)
+    let volumes: VolumeService
+    do {
+        volumes = try VolumeService.start(daemon: daemon, images: images)
+    } catch {
+        throw DaemonError("cannot open the volumes under \(daemon.options.root): \(error)")
+    }
+    volumes.register(on: daemon)
     let containers: ContainerService
     do {
-        containers = try ContainerService.start(daemon: daemon, images: images)
+        containers = try ContainerService.start(daemon: daemon, images: images, volumes: volumes)
     } catch {
         throw DaemonError("cannot open the containers under \(daemon.options.root): \(error)")
     }

@@ -147,11 +147,19 @@ import Testing
         #expect(try VolumeSpec.volume("./dir:/data", cwd: "/w/x") == .bind("/w/x/dir:/data"))
         #expect(throws: OptionError("invalid volume specification: 'data'")) { try VolumeSpec.volume("data", cwd: "/") }
         #expect(throws: OptionError("invalid mode: rx")) { try VolumeSpec.volume("/a:/b:rx", cwd: "/") }
-        #expect(try VolumeSpec.mount("type=bind,source=/a,target=/b,readonly", cwd: "/") == .bind("/a:/b:ro"))
-        #expect(try VolumeSpec.mount("type=volume,src=v,dst=/b", cwd: "/") == .bind("v:/b"))
-        #expect(try VolumeSpec.mount("target=/b", cwd: "/") == .anonymous("/b"))
-        #expect(try VolumeSpec.mount("type=tmpfs,destination=/t,tmpfs-size=64m", cwd: "/") == .tmpfs("/t", "size=67108864"))
+        #expect(try VolumeSpec.mount("type=bind,source=/a,target=/b,readonly,bind-propagation=rshared", cwd: "/")
+                == .mount(.init(type: "bind", source: "/a", target: "/b", readOnly: true, bindOptions: .init(propagation: "rshared"))))
+        #expect(try VolumeSpec.mount("type=volume,src=v,dst=/b,volume-nocopy,volume-opt=type=tmpfs,volume-label=a=b", cwd: "/")
+                == .mount(.init(type: "volume", source: "v", target: "/b",
+                                volumeOptions: .init(noCopy: true, labels: ["a": "b"], driverConfig: .init(options: ["type": "tmpfs"])))))
+        #expect(try VolumeSpec.mount("target=/b", cwd: "/") == .mount(.init(type: "volume", target: "/b")))
+        #expect(try VolumeSpec.mount("type=tmpfs,destination=/t,tmpfs-size=64m,tmpfs-mode=1770", cwd: "/")
+                == .mount(.init(type: "tmpfs", target: "/t", tmpfsOptions: .init(sizeBytes: 67108864, mode: 0o1770))))
         #expect(throws: OptionError("target is required")) { try VolumeSpec.mount("type=bind,source=/a", cwd: "/") }
+        #expect(throws: OptionError("cannot mix 'volume-*' options with mount type 'bind'")) {
+            try VolumeSpec.mount("type=bind,source=/a,target=/b,volume-nocopy", cwd: "/")
+        }
+        #expect(throws: OptionError("unexpected key 'sauce' in 'sauce=/a'")) { try VolumeSpec.mount("sauce=/a,target=/b", cwd: "/") }
         #expect(try VolumeSpec.tmpfs("/run:rw,size=64m") == ("/run", "rw,size=64m"))
     }
 
@@ -211,7 +219,7 @@ import Testing
         #expect(c.env == ["A=1"] && c.workingDir == "/srv" && c.user == "1000:1000" && c.hostname == "h")
         #expect(c.labels == ["k": "v"] && c.stopSignal == "SIGINT" && c.stopTimeout == 3)
         #expect(c.exposedPorts == ["80/tcp": .init()])
-        #expect(h.readonlyRootfs == true && h.tmpfs == ["/run": "size=1m", "/t": ""])
+        #expect(h.readonlyRootfs == true && h.tmpfs == ["/run": "size=1m"] && h.mounts == [.init(type: "tmpfs", target: "/t")])
         #expect(h.restartPolicy == BerthAPI.RestartPolicy(name: "on-failure", maximumRetryCount: 2))
         #expect(h.pidMode == "host" && h.ipcMode == "private" && h.utsMode == "host" && h.privileged == true)
         #expect(h.capAdd == ["NET_ADMIN"] && h.capDrop == ["ALL"] && h.securityOpt == ["no-new-privileges"])

@@ -7,7 +7,7 @@ import RPC
 extension ContainerService {
     /// Opens the container side of berthd: records from metadata.db, the
     /// events socket for the shims, and reconciliation with what still runs.
-    public static func start(daemon: Daemon, images: ImageService) throws -> ContainerService {
+    public static func start(daemon: Daemon, images: ImageService, volumes: VolumeService) throws -> ContainerService {
         let root = daemon.options.root, state = daemon.options.state
         for dir in [root + "/containers", state + "/containers", state + "/runtime"] {
             try makeDirectory(dir, mode: 0o711)
@@ -18,13 +18,15 @@ extension ContainerService {
                           runtime: HostCommand.locate("berth-runtime"),
                           initBinary: initPath.hasPrefix("/") ? initPath : nil)
         let service = ContainerService(paths: paths, store: try ContainerStore(db: images.database), images: images,
-                                       logger: daemon.logger)
+                                       volumes: volumes, logger: daemon.logger)
         for r in try service.store.all() { service.add(ContainerEntry(r)) }
         try service.monitor.start(onEvent: { [unowned service] e in service.shimEvent(e) },
                                   onShimExit: { [unowned service] id, pid in service.shimDied(id, pid: pid) })
         images.addRootsProvider { service.gcRoots() }
         images.setImageUsers { id in service.entries.map(\.record).filter { $0.imageID == id }.map(\.id) }
+        volumes.setUsers { name in service.volumeUsers(name) }
         service.reconcile()
+        service.reacquireVolumes()
         return service
     }
 

@@ -30,6 +30,8 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var restartDelayMillis: Int64 = 0
     /// `stop` or `kill` by the user: unless-stopped does not restart it, even across a berthd restart.
     public var manuallyStopped: Bool = false
+    /// Volumes, binds and `--mount` tmpfs mounts, resolved at create (absent in records made before volumes).
+    public var mounts: [ContainerMount]?
 
     /// Docker's Path and Args: the first word of the command and the rest.
     public var path: String { (config.entrypoint ?? []).first ?? (config.cmd ?? []).first ?? "" }

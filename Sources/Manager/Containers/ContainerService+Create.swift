@@ -30,6 +30,7 @@ extension ContainerService {
             throw BerthError(.invalidArgument, "no command specified")
         }
 
+        let plan = try planMounts(config: config, hostConfig: p.hostConfig)
         let id = Self.randomID()
         // What the spec builder refuses (a bad capability, ulimit, device, security option)
         // is refused now, before anything exists; the user is looked up at start.
@@ -50,6 +51,7 @@ extension ContainerService {
                                   config: config, hostConfig: p.hostConfig, snapshotKey: key, snapshotParent: initLayer,
                                   logPath: persistentDirectory(id) + "/" + id + "-json.log", state: ContainerState())
         rec.imageTarget = record.target.digest.description
+        rec.mounts = plan.mounts
         creating.withLock { $0.formUnion([key, initLayer, initLayer + "-active"]) }
         defer { creating.withLock { $0.subtract([key, initLayer, initLayer + "-active"]) } }
         do {
@@ -61,14 +63,16 @@ extension ContainerService {
         }
         do {
             try Self.makeDirectory(persistentDirectory(id), mode: 0o700)
-            try store.insert(rec)
+            try withPlannedVolumes(plan) {
+                try store.insert(rec)
+                add(ContainerEntry(rec))
+            }
         } catch {
             try? images.snapshotter.remove(key)
             try? images.snapshotter.remove(initLayer)
             Self.removeTree(persistentDirectory(id))
             throw error
         }
-        add(ContainerEntry(rec))
         emit("create", rec)
         return BerthAPI.ContainerCreateResult(id: id, warnings: warnings)
     }

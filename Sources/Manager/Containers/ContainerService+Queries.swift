@@ -32,7 +32,7 @@ extension ContainerService {
                                       command: Self.commandLine(r), created: r.created / 1_000_000_000,
                                       state: r.state.status.rawValue, status: Self.statusText(r.state, now: now),
                                       labels: r.config.labels ?? [:],
-                                      sizeRw: p.size == true ? sizeRw(r) : nil, sizeRootFs: nil)
+                                      sizeRw: p.size == true ? sizeRw(r) : nil, sizeRootFs: nil, mounts: mountPoints(r))
         }
     }
 
@@ -130,7 +130,7 @@ extension ContainerService {
             fields.append(("SizeRw", .int(sizeRw(r))))
         }
         fields += [
-            ("Mounts", .array([])),
+            ("Mounts", try JSONValueEncoder().encode(mountPoints(r))),
             ("Config", try JSONValueEncoder().encode(r.config)),
             ("NetworkSettings", .object([
                 ("Bridge", ""), ("SandboxID", ""), ("Ports", .object([])), ("SandboxKey", ""),

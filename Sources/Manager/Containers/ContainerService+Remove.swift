@@ -6,6 +6,9 @@ extension ContainerService {
     /// `rm`: refused while running unless forced (then killed first); the
     /// writable snapshot, the log and the record go.
     func remove(_ entry: ContainerEntry, force: Bool, volumes: Bool) throws {
+        // Anonymous volumes go after the container's mutex is released (the volume lock is never taken under it).
+        var removedMounts: [ContainerMount] = []
+        defer { if volumes { removeAnonymousVolumes(removedMounts) } }
         try entry.locked { g in
             if g.removed { return }
             if g.record.state.hasTask || g.record.state.status == .restarting {
@@ -43,6 +46,7 @@ extension ContainerService {
             Self.removeTree(persistentDirectory(r.id))
             try store.delete(r.id)
             g.removed = true
+            removedMounts = r.mounts ?? []
             drop(r.id)
             emit("destroy", r)
         }

@@ -9,7 +9,7 @@ extension ContainerService {
     /// config.json for the container's task (docs/container-spec.md): the
     /// record's Config and HostConfig, the rootfs at `rootfs`, and the
     /// namespaces of `container:NAME` modes found through that container's pid.
-    func renderSpec(_ r: ContainerRecord, rootfs: String) throws -> [UInt8] {
+    func renderSpec(_ r: ContainerRecord, rootfs: String, extraMounts: [RuntimeConfig.Mount] = []) throws -> [UInt8] {
         var namespaces: [SpecBuilder.NamespaceKind: String] = [:]
         let modes: [(SpecBuilder.NamespaceKind, String?, String)] = [
             (.pid, r.hostConfig.pidMode, "pid"), (.ipc, r.hostConfig.ipcMode, "ipc"),
@@ -29,7 +29,8 @@ extension ContainerService {
         }
         do {
             let out = try Self.specBuilder.build(.init(id: r.id, config: r.config, hostConfig: r.hostConfig, rootfs: rootfs,
-                                                       initPath: paths.initBinary, namespacePaths: namespaces))
+                                                       initPath: paths.initBinary, namespacePaths: namespaces,
+                                                       extraMounts: extraMounts))
             return try out.json()
         } catch let e as ContainerSpecError {
             throw BerthError(.invalidArgument, e.message)

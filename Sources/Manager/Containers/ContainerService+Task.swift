@@ -55,7 +55,7 @@ extension ContainerService {
             try Self.makeDirectory(rootfs, mode: 0o755)
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
             try Mount.mountAll(mounts, at: rootfs)
-            let spec = try renderSpec(r, rootfs: rootfs)
+            let spec = try renderSpec(r, rootfs: rootfs, extraMounts: try prepareMounts(r, rootfs: rootfs))
             try Self.writeFile(dir + "/config.json", spec)
             let t = try launchShim(id: r.id, bundle: dir)
             task = t
@@ -84,6 +84,7 @@ extension ContainerService {
             }
             g.task = nil
             _ = try? Mount.unmountAll(rootfs, detach: true)
+            releaseMounts(r)
             Self.removeTree(dir)
             // Docker's record of a failed start: exit code 126/127/128 and the error.
             r.state.status = r.state.status == .restarting ? .exited : (r.state.startedAt == 0 ? .created : .exited)
@@ -222,6 +223,7 @@ extension ContainerService {
             let dir = bundle(entry.id)
             _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
             Self.removeTree(dir)
+            releaseMounts(g.record)
             var r = g.record
             r.state.status = .exited
             r.state.pid = 0

@@ -32,6 +32,7 @@ public final class ContainerService: Sendable {
     let paths: Paths
     let store: ContainerStore
     let images: ImageService
+    let volumes: VolumeService
     public let events: EventLog
     let logger: Logger
     let monitor: ShimMonitor
@@ -42,10 +43,11 @@ public final class ContainerService: Sendable {
     /// Exec sessions by exec id (kept in memory, as Docker does).
     let execs = Mutex<[String: ExecSession]>([:])
 
-    init(paths: Paths, store: ContainerStore, images: ImageService, logger: Logger) {
+    init(paths: Paths, store: ContainerStore, images: ImageService, volumes: VolumeService, logger: Logger) {
         self.paths = paths
         self.store = store
         self.images = images
+        self.volumes = volumes
         self.logger = logger
         events = EventLog()
         monitor = ShimMonitor(socketPath: paths.eventsSocket)

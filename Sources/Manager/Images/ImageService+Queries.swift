@@ -66,17 +66,8 @@ extension ImageService {
             byID[r.configDigest, default: []].append(r)
         }
         let filters = p.filters ?? [:]
-        for key in filters.keys.sorted() where !Self.listFilters.contains(key) {
-            throw BerthError(.invalidArgument, "invalid filter '\(key)'")
-        }
-        var dangling: Bool?
-        for v in filters["dangling"] ?? [] {
-            switch v.lowercased() {
-            case "true", "1": dangling = true
-            case "false", "0": dangling = false
-            default: throw BerthError(.invalidArgument, "invalid filter 'dangling=\(v)'")
-            }
-        }
+        try ListFilters.check(filters, known: Self.listFilters)
+        let dangling = try ListFilters.dangling(filters)
         let patterns = filters["reference"] ?? []
         // before= and since=: images created before / after the one named (by its config's time).
         func createdOf(_ name: String) throws -> Int64 {

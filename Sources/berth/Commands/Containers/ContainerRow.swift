@@ -56,10 +56,20 @@ struct ContainerRow {
         return rw
     }
 
+    /// Docker's: each mount's volume name (a bind's source), 15 columns at most unless --no-trunc.
+    var mounts: String {
+        (summary.mounts ?? []).map { m in
+            let name = (m.name ?? "").isEmpty ? m.source : m.name!
+            return trunc ? ContainerRow.ellipsis(name, 15) : name
+        }.joined(separator: ",")
+    }
+
+    var localVolumes: Int { (summary.mounts ?? []).filter { $0.driver == "local" }.count }
+
     func json(labelMap: Bool = false) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("Command", .string(command)), ("CreatedAt", .string(createdAt)), ("ID", .string(id)), ("Image", .string(image)),
-            ("Labels", .string(labels)), ("LocalVolumes", "0"), ("Mounts", ""), ("Names", .string(names)), ("Networks", ""),
+            ("Labels", .string(labels)), ("LocalVolumes", .string(String(localVolumes))), ("Mounts", .string(mounts)), ("Names", .string(names)), ("Networks", ""),
             ("Ports", .string(ports)), ("RunningFor", .string(runningFor)), ("Size", .string(size)),
             ("State", .string(summary.state)), ("Status", .string(summary.status)),
         ]

@@ -228,16 +228,19 @@ struct CreateOptions: ParsableArguments {
         // Storage
         var binds: [String] = []
         var volumes: [String: BerthAPI.EmptyObject] = [:]
+        var mounts: [BerthAPI.Mount] = []
         func place(_ t: VolumeSpec.Target) {
             switch t {
             case .bind(let b): binds.append(b)
             case .anonymous(let p): volumes[p] = .init()
             case let .tmpfs(p, o): tmpfsMap[p] = o
+            case .mount(let m): mounts.append(m)
             }
         }
         for v in volume { place(try OptionError.wrap("-v, --volume", v) { () throws(OptionError) in try VolumeSpec.volume(v, cwd: cwd) }) }
         for m in mount { place(try OptionError.wrap("--mount", m) { () throws(OptionError) in try VolumeSpec.mount(m, cwd: cwd) }) }
         if !binds.isEmpty { host.binds = binds }
+        if !mounts.isEmpty { host.mounts = mounts }
         if !volumes.isEmpty { config.volumes = volumes }
         if !tmpfsMap.isEmpty { host.tmpfs = tmpfsMap }
         if !volumesFrom.isEmpty { host.volumesFrom = volumesFrom }

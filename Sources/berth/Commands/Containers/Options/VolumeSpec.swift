@@ -1,5 +1,7 @@
+import RPC
+
 /// `-v/--volume`, `--mount` and `--tmpfs`, kept in HostConfig's Docker forms
-/// (Binds, Config.Volumes, Tmpfs) for berthd's volumes (issue 7).
+/// (Binds, Config.Volumes, Mounts, Tmpfs); berthd resolves them (docs/volumes.md).
 enum VolumeSpec {
     /// Where one `-v` or `--mount` lands.
     enum Target: Equatable {
@@ -9,6 +11,8 @@ enum VolumeSpec {
         case anonymous(String)
         /// A tmpfs at this path with these options (HostConfig.Tmpfs).
         case tmpfs(String, String)
+        /// `--mount` (HostConfig.Mounts).
+        case mount(BerthAPI.Mount)
     }
 
     /// `-v /data`, `-v name:/data`, `-v /host:/data:ro`, `-v ./dir:/data`
@@ -44,66 +48,85 @@ enum VolumeSpec {
     static let validModes: Set<String> = ["ro", "rw", "z", "Z", "nocopy", "shared", "rshared", "slave", "rslave",
                                           "private", "rprivate", "consistent", "cached", "delegated"]
 
-    static func validVolumeName(_ s: String) -> Bool {
-        guard let f = s.first, f.isASCII, f.isLetter || f.isNumber, s.count >= 2 else { return false }
-        return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
-    }
+    static func validVolumeName(_ s: String) -> Bool { BerthAPI.isValidVolumeName(s) }
 
-    /// `--mount type=bind,source=/a,target=/b,readonly` (CSV of key[=value]).
+    /// `--mount type=bind,source=/a,target=/b,readonly` (CSV of key[=value], Docker's
+    /// keys) → HostConfig.Mounts; berthd checks the rest (a missing bind source…).
     static func mount(_ spec: String, cwd: String) throws(OptionError) -> Target {
-        var type = "volume", source = "", target = "", readonly = false
-        var tmpfsOptions: [String] = []
-        var bindOptions: [String] = []
+        var m = BerthAPI.Mount(type: "volume", target: "")
+        var source = ""
+        var volumeOptions = BerthAPI.Mount.VolumeOptions()
+        var labels: [String: String] = [:], driverOptions: [String: String] = [:]
+        var tmpfsOptions = BerthAPI.Mount.TmpfsOptions()
+        var used: Set<String> = []  // "volume", "bind", "tmpfs": which type's options were given
+        func flag(_ key: String, _ value: String?) throws(OptionError) -> Bool {
+            switch value?.lowercased() {
+            case nil, "1", "true": return true
+            case "0", "false": return false
+            default: throw OptionError("invalid value for \(key): \(value!)")
+            }
+        }
         for field in spec.split(separator: ",") {
             let kv = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = kv[0].lowercased()
             let value = kv.count == 2 ? String(kv[1]) : nil
+            func required() throws(OptionError) -> String {
+                guard let value else { throw OptionError("invalid field '\(field)' must be a key=value pair") }
+                return value
+            }
             switch key {
             case "type":
-                guard let value, ["bind", "volume", "tmpfs"].contains(value) else {
-                    throw OptionError("invalid value for 'type': \(value ?? "")")
-                }
-                type = value
-            case "source", "src": source = value ?? ""
-            case "target", "destination", "dst": target = value ?? ""
-            case "readonly", "ro":
-                switch value?.lowercased() {
-                case nil, "1", "true": readonly = true
-                case "0", "false": readonly = false
-                default: throw OptionError("invalid value for \(key): \(value!)")
-                }
-            case "tmpfs-size":
-                guard let value else { throw OptionError("invalid field '\(field)' must be a key=value pair") }
-                tmpfsOptions.append("size=\(try ByteSize.parse(value))")
-            case "tmpfs-mode":
-                guard let value else { throw OptionError("invalid field '\(field)' must be a key=value pair") }
-                tmpfsOptions.append("mode=\(value)")
+                let t = try required().lowercased()
+                guard ["bind", "volume", "tmpfs"].contains(t) else { throw OptionError("invalid value for 'type': \(t)") }
+                m.type = t
+            case "source", "src": source = try required()
+            case "target", "destination", "dst": m.target = try required()
+            case "readonly", "ro": m.readOnly = try flag(key, value)
+            case "consistency": _ = try required()
             case "bind-propagation":
-                guard let value else { throw OptionError("invalid field '\(field)' must be a key=value pair") }
-                bindOptions.append(value)
-            case "consistency", "volume-driver", "volume-label", "volume-opt", "volume-nocopy", "bind-recursive":
-                if key == "volume-nocopy" { bindOptions.append("nocopy") }
+                m.bindOptions = .init(propagation: try required())
+                used.insert("bind")
+            case "bind-recursive", "bind-nonrecursive":
+                used.insert("bind")
+            case "volume-nocopy":
+                volumeOptions.noCopy = try flag(key, value)
+                used.insert("volume")
+            case "volume-label":
+                let v = try required()
+                let p = v.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                labels[String(p[0])] = p.count == 2 ? String(p[1]) : ""
+                used.insert("volume")
+            case "volume-driver":
+                volumeOptions.driverConfig = .init(name: try required(), options: volumeOptions.driverConfig?.options)
+                used.insert("volume")
+            case "volume-opt":
+                let v = try required()
+                let p = v.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard p.count == 2 else { throw OptionError("invalid value for volume-opt: \(v)") }
+                driverOptions[String(p[0])] = String(p[1])
+                used.insert("volume")
+            case "tmpfs-size":
+                tmpfsOptions.sizeBytes = try ByteSize.parse(try required())
+                used.insert("tmpfs")
+            case "tmpfs-mode":
+                let v = try required()
+                guard let mode = UInt32(v, radix: 8) else { throw OptionError("invalid value for \(key): \(v)") }
+                tmpfsOptions.mode = mode
+                used.insert("tmpfs")
             default:
                 throw OptionError("unexpected key '\(key)' in '\(field)'")
             }
         }
-        guard !target.isEmpty else { throw OptionError("target is required") }
-        guard target.hasPrefix("/") else { throw OptionError("invalid mount config: invalid mount path: '\(target)' mount path must be absolute") }
-        switch type {
-        case "tmpfs":
-            if !source.isEmpty { throw OptionError("invalid mount config for type \"tmpfs\": field Source must not be specified") }
-            if readonly { tmpfsOptions.insert("ro", at: 0) }
-            return .tmpfs(target, tmpfsOptions.joined(separator: ","))
-        case "bind":
-            guard !source.isEmpty else { throw OptionError("invalid mount config for type \"bind\": field Source must not be empty") }
-            let opts = (readonly ? ["ro"] : []) + bindOptions
-            let src = source.hasPrefix("/") ? source : absolute(source, cwd: cwd)
-            return .bind(opts.isEmpty ? "\(src):\(target)" : "\(src):\(target):\(opts.joined(separator: ","))")
-        default:
-            if source.isEmpty { return .anonymous(target) }
-            let opts = (readonly ? ["ro"] : []) + bindOptions
-            return .bind(opts.isEmpty ? "\(source):\(target)" : "\(source):\(target):\(opts.joined(separator: ","))")
+        guard !m.target.isEmpty else { throw OptionError("target is required") }
+        for other in used.sorted() where other != m.type {
+            throw OptionError("cannot mix '\(other)-*' options with mount type '\(m.type)'")
         }
+        if !source.isEmpty { m.source = m.type == "bind" && !source.hasPrefix("/") ? absolute(source, cwd: cwd) : source }
+        if !labels.isEmpty { volumeOptions.labels = labels }
+        if !driverOptions.isEmpty { volumeOptions.driverConfig = .init(name: volumeOptions.driverConfig?.name, options: driverOptions) }
+        if volumeOptions != .init() { m.volumeOptions = volumeOptions }
+        if tmpfsOptions != .init() { m.tmpfsOptions = tmpfsOptions }
+        return .mount(m)
     }
 
     /// `--tmpfs /run:rw,size=64m` → ("/run", "rw,size=64m").

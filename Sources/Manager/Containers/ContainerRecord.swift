@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Network
 import RPC
 
 /// One container as berthd keeps it: what it was created from and its state.
@@ -30,6 +31,12 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var restartDelayMillis: Int64 = 0
     /// `stop` or `kill` by the user: unless-stopped does not restart it, even across a berthd restart.
     public var manuallyStopped: Bool = false
+    /// The networks the container is on, its first one NetworkMode's (docs/networking.md);
+    /// nil for host, none and container: modes.
+    public var networks: [ContainerEndpoint]?
+    /// While the task runs: its pinned network namespace (Docker's SandboxKey) and published ports.
+    public var sandboxKey: String?
+    public var publishedPorts: [PublishedPort]?
 
     /// Docker's Path and Args: the first word of the command and the rest.
     public var path: String { (config.entrypoint ?? []).first ?? (config.cmd ?? []).first ?? "" }

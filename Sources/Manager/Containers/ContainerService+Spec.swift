@@ -8,9 +8,11 @@ extension ContainerService {
 
     /// config.json for the container's task (docs/container-spec.md): the
     /// record's Config and HostConfig, the rootfs at `rootfs`, and the
-    /// namespaces of `container:NAME` modes found through that container's pid.
-    func renderSpec(_ r: ContainerRecord, rootfs: String) throws -> [UInt8] {
+    /// namespaces of `container:NAME` modes found through that container's pid, and
+    /// the network namespace berthd made for it (`netns`, NetworkService.attach).
+    func renderSpec(_ r: ContainerRecord, rootfs: String, netns: String? = nil) throws -> [UInt8] {
         var namespaces: [SpecBuilder.NamespaceKind: String] = [:]
+        if let netns { namespaces[.network] = netns }
         let modes: [(SpecBuilder.NamespaceKind, String?, String)] = [
             (.pid, r.hostConfig.pidMode, "pid"), (.ipc, r.hostConfig.ipcMode, "ipc"),
             (.network, r.hostConfig.networkMode, "net"), (.uts, r.hostConfig.utsMode, "uts"),

@@ -8,6 +8,7 @@ import Snapshots
 ///
 /// | step | start | on failure |
 /// | --- | --- | --- |
+/// | 0 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed |
 /// | 1 | bundle dir, rootfs mounted from the snapshot | unmount, remove the dir |
 /// | 2 | config.json from the record | as 1 |
 /// | 3 | `berth-shim start` (daemonizes, prints its address) | as 1 |
@@ -51,11 +52,12 @@ extension ContainerService {
         var task: ContainerEntry.Task?
         do {
             clearStaleBundle(r.id)
+            let netns = try networking.attach(&r)
             try Self.makeDirectory(dir, mode: 0o711)
             try Self.makeDirectory(rootfs, mode: 0o755)
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
             try Mount.mountAll(mounts, at: rootfs)
-            let spec = try renderSpec(r, rootfs: rootfs)
+            let spec = try renderSpec(r, rootfs: rootfs, netns: netns)
             try Self.writeFile(dir + "/config.json", spec)
             let t = try launchShim(id: r.id, bundle: dir)
             task = t
@@ -85,6 +87,7 @@ extension ContainerService {
             g.task = nil
             _ = try? Mount.unmountAll(rootfs, detach: true)
             Self.removeTree(dir)
+            networking.detach(&r)
             // Docker's record of a failed start: exit code 126/127/128 and the error.
             r.state.status = r.state.status == .restarting ? .exited : (r.state.startedAt == 0 ? .created : .exited)
             r.state.pid = 0
@@ -223,6 +226,7 @@ extension ContainerService {
             _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
             Self.removeTree(dir)
             var r = g.record
+            networking.detach(&r)
             r.state.status = .exited
             r.state.pid = 0
             r.state.exitCode = info.exitStatus

@@ -35,6 +35,8 @@ public final class ContainerService: Sendable {
     public let events: EventLog
     let logger: Logger
     let monitor: ShimMonitor
+    /// Interfaces, addresses and published ports of the tasks (docs/networking.md).
+    let networking: NetworkService
     private let table = Mutex<[String: ContainerEntry]>([:])
     /// Snapshot keys of containers being created (prepared, not yet in the
     /// table): garbage collection must not take them meanwhile.
@@ -42,8 +44,9 @@ public final class ContainerService: Sendable {
     /// Exec sessions by exec id (kept in memory, as Docker does).
     let execs = Mutex<[String: ExecSession]>([:])
 
-    init(paths: Paths, store: ContainerStore, images: ImageService, logger: Logger) {
+    init(paths: Paths, store: ContainerStore, images: ImageService, networking: NetworkService, logger: Logger) {
         self.paths = paths
+        self.networking = networking
         self.store = store
         self.images = images
         self.logger = logger

@@ -50,9 +50,12 @@ extension ContainerService {
         var r = g.record
         let dir = bundle(r.id), rootfs = dir + "/rootfs"
         var task: ContainerEntry.Task?
+        var networkFailed = false
         do {
             clearStaleBundle(r.id)
+            networkFailed = true
             let netns = try networking.attach(&r)
+            networkFailed = false
             try Self.makeDirectory(dir, mode: 0o711)
             try Self.makeDirectory(rootfs, mode: 0o755)
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
@@ -96,7 +99,8 @@ extension ContainerService {
             if r.state.status == .exited { r.state.finishedAt = Self.now() }
             g.record = r
             persist(r)
-            throw BerthError(.failedPrecondition, "failed to create task for container: \(message)",
+            // A network error is Docker's own message ("driver failed programming external connectivity …").
+            throw BerthError(.failedPrecondition, networkFailed ? message : "failed to create task for container: \(message)",
                              data: ["exitCode": .int(r.state.exitCode)])
         }
     }

@@ -48,6 +48,12 @@ final class NetworkTestDaemon {
         return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A JSON field of inspect (`{{json .X}}`), parsed.
+    func inspectJSON(_ ref: String, _ path: String, network: Bool = false) throws -> Any {
+        let out = try berth((network ? ["network", "inspect"] : ["inspect"]) + ["-f", "{{json \(path)}}", ref]).out
+        return try JSONSerialization.jsonObject(with: Data(out.utf8), options: [.fragmentsAllowed])
+    }
+
     func inspect(_ ref: String, _ format: String) throws -> String {
         try berth(["inspect", "-f", format, ref]).out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -101,7 +107,8 @@ enum NetworkHost {
 
     /// GET with busybox wget from the host; nil when it fails.
     static func fetch(_ url: String) -> String? {
-        let r = Subprocess.run(["/bin/busybox", "wget", "-q", "-T", "5", "-O", "-", url])
+        // (busybox wget's own -T crashes in Debian's static build: coreutils' timeout instead.)
+        let r = Subprocess.run(["timeout", "10", "/bin/busybox", "wget", "-q", "-O", "-", url])
         return r.status == 0 ? r.output : nil
     }
 

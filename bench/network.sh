@@ -95,6 +95,8 @@ if command -v podman >/dev/null; then
 fi
 
 now() { date +%s%N; }
+# busybox httpd as pid 1 ignores SIGTERM: podman's rm -f would wait 10 s for it.
+remove() { if [ "$1" = "$P" ]; then $P rm -f -t 0 "$2" >/dev/null; else $1 rm -f "$2" >/dev/null; fi; }
 # stats FILE: "mean / median" in ms of one-number-per-line nanoseconds
 stats() { sort -n "$1" | awk '{a[NR]=$1; s+=$1} END {printf "%.1f / %.1f", s/NR/1e6, (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)/1e6}'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("",0)); print(s.getsockname()[1])'; }
@@ -111,7 +113,7 @@ time_starts() {
         local t0; t0=$(now)
         id=$($cli run -d "${opts[@]}" "$IMAGE" httpd -f -p 80 -h /www)
         echo $(( $(now) - t0 )) >> "$OUT/start-$name.ns"
-        $cli rm -f "$id" >/dev/null
+        remove "$cli" "$id"
     done
     stats "$OUT/start-$name.ns"
 }
@@ -144,7 +146,7 @@ rps_rows() {
     wait_http "http://$ip:80/" || true
     ROW[$name-rps-published]=$(ab_rps "http://127.0.0.1:$port/")
     ROW[$name-rps-direct]=$(ab_rps "http://$ip:80/")
-    $cli rm -f "$id" >/dev/null
+    remove "$cli" "$id"
 }
 log "requests: berth"
 IMAGE=netbench:1

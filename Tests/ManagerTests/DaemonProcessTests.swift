@@ -53,6 +53,8 @@ import Testing
         var socket: String { dir + "/state/berthd.sock" }
         var logPath: String { dir + "/berthd.log" }
         var process: Foundation.Process?
+        /// The default network's bridge this berthd was given (TestBridge).
+        var bridge = ""
 
         init() {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("berthd-\(UUID().uuidString.prefix(8))").path
@@ -62,6 +64,20 @@ import Testing
         var args: [String] { ["--root", root, "--state", state, "--socket", socket] }
 
         func start(_ extra: [String] = []) throws {
+            var extra = extra
+            // A bridge and subnet of its own (added to the test's own configuration, if any).
+            if let i = extra.firstIndex(of: "--config"), i + 1 < extra.count {
+                if let text = try? String(contentsOfFile: extra[i + 1], encoding: .utf8) {
+                    let (json, bridge) = TestBridge.configure(text)
+                    try json.write(toFile: extra[i + 1], atomically: true, encoding: .utf8)
+                    self.bridge = bridge
+                }
+            } else {
+                let (json, bridge) = TestBridge.configure("{}")
+                try json.write(toFile: dir + "/berthd-network.json", atomically: true, encoding: .utf8)
+                extra += ["--config", dir + "/berthd-network.json"]
+                self.bridge = bridge
+            }
             let p = Foundation.Process()
             p.executableURL = URL(fileURLWithPath: DaemonProcessTests.berthd)
             p.arguments = args + extra
@@ -91,6 +107,7 @@ import Testing
 
         deinit {
             if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            TestBridge.remove(bridge)
             try? FileManager.default.removeItem(atPath: dir)
         }
     }
@@ -194,7 +211,7 @@ import Testing
             try #"{"defaultRegistry":"docker.io","insecure_registries":["x"]}"#.write(toFile: config, atomically: true, encoding: .utf8)
             let r = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--config", config])
             #expect(r.status == 1)
-            #expect(r.err == "berthd: \(config): unknown configuration key \"insecure_registries\" (known: caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)\n")
+            #expect(r.err == "berthd: \(config): unknown configuration key \"insecure_registries\" (known: bip, bridge, caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)\n")
             let missing = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--config", d.dir + "/nope.json"])
             #expect(missing.err == "berthd: config \(d.dir)/nope.json: No such file or directory\n")
             let level = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--log-level", "loud"])

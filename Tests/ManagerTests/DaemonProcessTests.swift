@@ -73,10 +73,14 @@ import Testing
                     self.bridge = bridge
                 }
             } else {
-                let (json, bridge) = TestBridge.configure("{}")
-                try json.write(toFile: dir + "/berthd-network.json", atomically: true, encoding: .utf8)
-                extra += ["--config", dir + "/berthd-network.json"]
-                self.bridge = bridge
+                // A restart keeps the bridge it had (its containers are on it).
+                let path = dir + "/berthd-network.json"
+                if bridge.isEmpty {
+                    let (json, bridge) = TestBridge.configure("{}")
+                    try json.write(toFile: path, atomically: true, encoding: .utf8)
+                    self.bridge = bridge
+                }
+                extra += ["--config", path]
             }
             let p = Foundation.Process()
             p.executableURL = URL(fileURLWithPath: DaemonProcessTests.berthd)

@@ -62,11 +62,14 @@ public final class ContainerService: Sendable {
     func drop(_ id: String) { _ = table.withLock { $0.removeValue(forKey: id) } }
 
     /// Docker's lookup: the full id, then an exact name, then a unique id prefix.
-    func entry(_ ref: String) throws -> ContainerEntry {
+    /// A caller holding a container's mutex passes that container's record as
+    /// `holding`: its name is read from there, not by taking the mutex again
+    /// (which would deadlock: `--network container:NAME` at start).
+    func entry(_ ref: String, holding: ContainerRecord? = nil) throws -> ContainerEntry {
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
         let all = table.withLock { $0 }
         if let e = all[ref] { return e }
-        if let e = all.values.first(where: { $0.record.name == name }) { return e }
+        if let e = all.values.first(where: { ($0.id == holding?.id ? holding!.name : $0.record.name) == name }) { return e }
         if !ref.isEmpty {
             let matches = all.values.filter { $0.id.hasPrefix(ref) }
             if matches.count == 1 { return matches[0] }

@@ -79,14 +79,19 @@ public final class NetworkService: Sendable {
         return BridgeNetwork(name: n.id, bridge: n.bridge, subnet: subnet, gateway: gw, isInternal: n.internal, ipamDataDir: paths.ipam)
     }
 
-    /// Someone (the DNS server) wants to know when the names of a network change.
+    /// Someone (the DNS server) wants to know when the names of a network change;
+    /// `body` runs on another thread and may call `names(network:)`.
     public func onNamesChanged(_ body: @escaping @Sendable (_ networkID: String) -> Void) {
         observers.withLock { $0.append(body) }
     }
 
+    /// Tells the observers on a thread of their own: the caller may hold a
+    /// container's mutex, which `names(network:)` takes to read the records.
     func namesChanged(_ networkIDs: [String]) {
         let obs = observers.withLock { $0 }
-        for id in Set(networkIDs) { for o in obs { o(id) } }
+        let ids = Set(networkIDs)
+        guard !obs.isEmpty, !ids.isEmpty else { return }
+        _ = Thread.detach { for id in ids { for o in obs { o(id) } } }
     }
 
     static func randomID() -> String { ContainerService.randomID() }

@@ -171,7 +171,9 @@ import Testing
             #expect(r.status == 1)
             #expect(r.err == "berthd: another berthd (pid \(d.process!.processIdentifier)) is already running with this root: \(d.root)/berthd.lock is locked\n")
             // Another root but the same socket: refused too, and the socket still serves the first.
-            let s = try DaemonProcessTests.run(DaemonProcessTests.berthd, ["--root", d.dir + "/root2", "--state", d.state, "--socket", d.socket])
+            // (Its own configuration: the default network is set up before the socket is checked.)
+            let s = try DaemonProcessTests.run(DaemonProcessTests.berthd, ["--root", d.dir + "/root2", "--state", d.state, "--socket", d.socket,
+                                                                            "--config", d.dir + "/berthd-network.json"])
             #expect(s.status == 1)
             #expect(s.err.contains("another berthd is already serving \(d.socket)"))
             #expect(try d.berth(["version"]).status == 0)

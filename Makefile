@@ -4,10 +4,11 @@ RELEASE_BIN := .build/release
 DEBUG_BIN   := .build/debug
 # Debian packages: the demo needs a static busybox; the tests also compare with
 # runc's behaviour where useful and use iproute2 for joined network namespaces.
+# berthd's networks use the CNI plugins (bridge, host-local, portmap) and iptables.
 # berthd and berth link libcurl (registries), libarchive (layers), SQLite
 # (metadata) and OpenSSL's libcrypto (digests).
 BUILD_DEPS  := libseccomp-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev libssl-dev
-RUN_DEPS    := busybox-static iproute2 jq python3 $(BUILD_DEPS)
+RUN_DEPS    := busybox-static iproute2 iptables containernetworking-plugins jq python3 $(BUILD_DEPS)
 # The image tests run a real CNCF registry (docker-registry), one with
 # htpasswd auth (apache2-utils), and check interoperability with skopeo and umoci;
 # openssl makes the test CA of the HTTPS registry, sqlite3 reads metadata.db.

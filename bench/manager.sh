@@ -107,6 +107,13 @@ cleanup() {
         kill "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null
     fi
     for p in $(pids_of berth-shim "$WORK"); do kill -9 "$p"; done
+    # berthd leaves its default network up (as docker0): its rules and bridge go here.
+    for t in filter nat; do
+        iptables-save -t $t 2>/dev/null | grep -- "bmgr$$" | grep '^-A' | sed 's/^-A //' | while read -r rule; do
+            eval iptables -w -t $t -D $rule
+        done
+    done
+    ip link del "bmgr$$" 2>/dev/null
     if [ -n "$CONTAINERD_PID" ] && kill -0 "$CONTAINERD_PID" 2>/dev/null; then
         ctr_rm_all
         kill "$CONTAINERD_PID"; wait "$CONTAINERD_PID" 2>/dev/null
@@ -146,7 +153,7 @@ detached_starts() {
         rc=0
         t0=${EPOCHREALTIME/./}
         if [ "$kind" = berth ]; then
-            $B run -d "$BIMG" sleep 1000 > /dev/null 2>> "$file.err" || rc=$?
+            $B run -d --network none "$BIMG" sleep 1000 > /dev/null 2>> "$file.err" || rc=$?
         else
             $C run -d "$CIMG" "s$i" sleep 1000 > /dev/null 2>> "$file.err" || rc=$?
         fi
@@ -172,14 +179,17 @@ tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
 
 # --- berthd ---------------------------------------------------------------------
 log "starting berthd"
-"$BIN/berthd" --root "$WORK/berth-root" --state "$WORK/berth-state" --socket "$BSOCK" --log-level error > "$WORK/berthd.log" 2>&1 &
+# Containers here use --network none (as podman's and ctr's do: a namespace
+# without interfaces); berthd's default network still gets a bridge of its own.
+echo "{\"bridge\": \"bmgr$$\", \"bip\": \"10.243.$(( $$ % 200 )).1/24\"}" > "$WORK/berthd.json"
+"$BIN/berthd" --root "$WORK/berth-root" --state "$WORK/berth-state" --socket "$BSOCK" --config "$WORK/berthd.json" --log-level error > "$WORK/berthd.log" 2>&1 &
 BERTHD_PID=$!
 for _ in $(seq 1 100); do [ -S "$BSOCK" ] && break; sleep 0.1; done
 [ -S "$BSOCK" ] || { cat "$WORK/berthd.log" >&2; exit 1; }
 BIMG=bench/busybox:latest
 $B import "$WORK/rootfs.tar" "$BIMG" > /dev/null
 $B save -o "$WORK/image.tar" "$BIMG"
-out=$($B run --rm "$BIMG" echo ok 2>&1) || true
+out=$($B run --rm --network none "$BIMG" echo ok 2>&1) || true
 [ "$out" = ok ] || { log "berth run --rm $BIMG echo ok: $out"; exit 1; }
 
 # --- containerd -----------------------------------------------------------------
@@ -240,7 +250,7 @@ log "1. run --rm true: hyperfine, $RUNS runs each"
 # berth's CLI returns when the container has exited; berthd removes it
 # afterwards, when the shim reports the exit. The next create must not race
 # that removal (see the README), so berth's --prepare waits for it, untimed.
-hcmds=(--command-name berth --prepare "$SELF __berth_gone $BIN $BSOCK" "$B run --rm $BIMG true"
+hcmds=(--command-name berth --prepare "$SELF __berth_gone $BIN $BSOCK" "$B run --rm --network none $BIMG true"
        --command-name containerd --prepare true "$C run --rm $CIMG rm-bench true")
 [ -n "$PODMAN" ] && hcmds+=(--command-name podman --prepare true "$PODMAN $PODMAN_RUN $PIMG true")
 [ -n "$DOCKER" ] && hcmds+=(--command-name docker --prepare true "docker run --rm --network none --label berth-bench $DOCKER_IMAGE true")
@@ -253,7 +263,7 @@ log "1b. berth run --rm until removed, $RUNS runs"
 for _ in $(seq 1 "$RUNS"); do
     "$SELF" __berth_gone "$BIN" "$BSOCK"
     t0=${EPOCHREALTIME/./}
-    $B run --rm "$BIMG" true
+    $B run --rm --network none "$BIMG" true
     t1=${EPOCHREALTIME/./}
     while [ -n "$($B ps -aq)" ]; do :; done
     t2=${EPOCHREALTIME/./}
@@ -299,7 +309,7 @@ done
 log "2b. berth run -d split into create + start, and the CLI's floor (berth version), 20 each"
 : > "$OUT/split-berth.lat"
 for _ in $(seq 1 20); do
-    t0=${EPOCHREALTIME/./}; id=$($B create "$BIMG" sleep 1000)
+    t0=${EPOCHREALTIME/./}; id=$($B create --network none "$BIMG" sleep 1000)
     t1=${EPOCHREALTIME/./}; $B start "$id" > /dev/null
     t2=${EPOCHREALTIME/./}; $B version > /dev/null
     t3=${EPOCHREALTIME/./}

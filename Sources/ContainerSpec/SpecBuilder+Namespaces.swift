@@ -12,8 +12,8 @@ extension SpecBuilder {
     }
 
     /// NetworkMode: "host" shares the host's, "container:NAME" joins, everything else
-    /// ("", "default", "bridge", "none", a network name) gets its own namespace with only
-    /// loopback (the manager adds interfaces to it later).
+    /// ("", "default", "bridge", "none", a network name) gets its own namespace: the one the
+    /// manager made and passes in `namespacePaths[.network]`, else a new one with only loopback.
     func networkMode(_ mode: String?) -> NamespaceMode {
         if mode == "host" { return .host }
         if let m = mode, m.hasPrefix("container:") { return .join("") }
@@ -52,6 +52,12 @@ extension SpecBuilder {
             ("pid", .pid, hc.pidMode), ("ipc", .ipc, hc.ipcMode),
         ]
         for (type, kind, mode) in modes {
+            // The manager's own namespace for the container (made and wired up before
+            // the runtime runs: docs/networking.md) is joined at the path it gives.
+            if kind == .network, case .new = networkMode(mode), let path = input.namespacePaths[.network] {
+                out.append(.init(type: type, path: path))
+                continue
+            }
             switch try namespaceMode(mode, kind: kind, input: input) {
             case .new: out.append(.init(type: type))
             case .host: continue

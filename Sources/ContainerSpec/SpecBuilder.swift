@@ -33,7 +33,8 @@ public struct SpecBuilder: Sendable {
         public var rootfs: String
         /// Host path of berth-init, bind-mounted read-only at /sbin/berth-init with `--init`.
         public var initPath: String?
-        /// Namespace paths for the `container:NAME` modes.
+        /// Namespace paths for the `container:NAME` modes, and the network namespace the
+        /// manager made for the container (joined in the network modes that get their own).
         public var namespacePaths: [NamespaceKind: String]
         /// Mounts the manager adds (volumes, binds, /etc/hosts, /etc/resolv.conf…); they
         /// replace a default mount at the same destination, and go after the defaults

@@ -274,16 +274,21 @@ extension BerthAPI {
         public var image: String
         public var config: ContainerConfig
         public var hostConfig: HostConfig
-        public init(name: String? = nil, image: String, config: ContainerConfig = .init(), hostConfig: HostConfig = .init()) {
+        /// `--network-alias`, `--ip` for the network of NetworkMode (issue 7).
+        public var networkingConfig: NetworkingConfig?
+        public init(name: String? = nil, image: String, config: ContainerConfig = .init(), hostConfig: HostConfig = .init(),
+                    networkingConfig: NetworkingConfig? = nil) {
             self.name = name; self.image = image; self.config = config; self.hostConfig = hostConfig
+            self.networkingConfig = networkingConfig
         }
-        enum CodingKeys: String, CodingKey { case name, image, config, hostConfig }
+        enum CodingKeys: String, CodingKey { case name, image, config, hostConfig, networkingConfig }
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             name = try c.decodeIfPresent(String.self, forKey: .name)
             image = try c.decode(String.self, forKey: .image)
             config = try c.decodeIfPresent(ContainerConfig.self, forKey: .config) ?? .init()
             hostConfig = try c.decodeIfPresent(HostConfig.self, forKey: .hostConfig) ?? .init()
+            networkingConfig = try c.decodeIfPresent(NetworkingConfig.self, forKey: .networkingConfig)
         }
     }
 

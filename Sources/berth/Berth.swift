@@ -20,7 +20,7 @@ struct Berth: ParsableCommand {
                       RenameCommand.self, PsCommand.self, InspectCommand.self, LogsCommand.self, AttachCommand.self,
                       ExecCommand.self, TopCommand.self, StatsCommand.self, CpCommand.self, DiffCommand.self,
                       CommitCommand.self, ExportCommand.self, PortCommand.self, UpdateCommand.self, EventsCommand.self,
-                      ContainerGroup.self, VolumeGroup.self])
+                      ContainerGroup.self, NetworkGroup.self, VolumeGroup.self])
 
     @OptionGroup var global: GlobalOptions
 }

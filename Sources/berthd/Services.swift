@@ -18,12 +18,19 @@ func registerServices(on daemon: Daemon) throws {
         throw DaemonError("cannot open the volumes under \(daemon.options.root): \(error)")
     }
     volumes.register(on: daemon)
+    let networks: NetworkService
+    do {
+        networks = try NetworkService.start(daemon: daemon, images: images)
+    } catch {
+        throw DaemonError("cannot set up the networks: \(error)")
+    }
     let containers: ContainerService
     do {
-        containers = try ContainerService.start(daemon: daemon, images: images, volumes: volumes)
+        containers = try ContainerService.start(daemon: daemon, images: images, volumes: volumes, networks: networks)
     } catch {
         throw DaemonError("cannot open the containers under \(daemon.options.root): \(error)")
     }
     containers.register(on: daemon)
+    networks.register(on: daemon, containers: containers)
     images.collectGarbageAtStart(logger: daemon.logger)
 }

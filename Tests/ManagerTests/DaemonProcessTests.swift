@@ -53,6 +53,8 @@ import Testing
         var socket: String { dir + "/state/berthd.sock" }
         var logPath: String { dir + "/berthd.log" }
         var process: Foundation.Process?
+        /// The default network's bridge this berthd was given (TestBridge).
+        var bridge = ""
 
         init() {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("berthd-\(UUID().uuidString.prefix(8))").path
@@ -62,6 +64,24 @@ import Testing
         var args: [String] { ["--root", root, "--state", state, "--socket", socket] }
 
         func start(_ extra: [String] = []) throws {
+            var extra = extra
+            // A bridge and subnet of its own (added to the test's own configuration, if any).
+            if let i = extra.firstIndex(of: "--config"), i + 1 < extra.count {
+                if let text = try? String(contentsOfFile: extra[i + 1], encoding: .utf8) {
+                    let (json, bridge) = TestBridge.configure(text)
+                    try json.write(toFile: extra[i + 1], atomically: true, encoding: .utf8)
+                    self.bridge = bridge
+                }
+            } else {
+                // A restart keeps the bridge it had (its containers are on it).
+                let path = dir + "/berthd-network.json"
+                if bridge.isEmpty {
+                    let (json, bridge) = TestBridge.configure("{}")
+                    try json.write(toFile: path, atomically: true, encoding: .utf8)
+                    self.bridge = bridge
+                }
+                extra += ["--config", path]
+            }
             let p = Foundation.Process()
             p.executableURL = URL(fileURLWithPath: DaemonProcessTests.berthd)
             p.arguments = args + extra
@@ -91,6 +111,7 @@ import Testing
 
         deinit {
             if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            TestBridge.remove(bridge)
             try? FileManager.default.removeItem(atPath: dir)
         }
     }
@@ -150,7 +171,9 @@ import Testing
             #expect(r.status == 1)
             #expect(r.err == "berthd: another berthd (pid \(d.process!.processIdentifier)) is already running with this root: \(d.root)/berthd.lock is locked\n")
             // Another root but the same socket: refused too, and the socket still serves the first.
-            let s = try DaemonProcessTests.run(DaemonProcessTests.berthd, ["--root", d.dir + "/root2", "--state", d.state, "--socket", d.socket])
+            // (Its own configuration: the default network is set up before the socket is checked.)
+            let s = try DaemonProcessTests.run(DaemonProcessTests.berthd, ["--root", d.dir + "/root2", "--state", d.state, "--socket", d.socket,
+                                                                            "--config", d.dir + "/berthd-network.json"])
             #expect(s.status == 1)
             #expect(s.err.contains("another berthd is already serving \(d.socket)"))
             #expect(try d.berth(["version"]).status == 0)
@@ -194,7 +217,7 @@ import Testing
             try #"{"defaultRegistry":"docker.io","insecure_registries":["x"]}"#.write(toFile: config, atomically: true, encoding: .utf8)
             let r = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--config", config])
             #expect(r.status == 1)
-            #expect(r.err == "berthd: \(config): unknown configuration key \"insecure_registries\" (known: caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)\n")
+            #expect(r.err == "berthd: \(config): unknown configuration key \"insecure_registries\" (known: bip, bridge, caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)\n")
             let missing = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--config", d.dir + "/nope.json"])
             #expect(missing.err == "berthd: config \(d.dir)/nope.json: No such file or directory\n")
             let level = try DaemonProcessTests.run(DaemonProcessTests.berthd, d.args + ["--log-level", "loud"])

@@ -27,6 +27,7 @@ final class ImageDaemon: @unchecked Sendable {
     var configPath: String { configDirectory + "/berthd.json" }
     var cliConfig: String { dir + "/cli" }
     let hosts: String?
+    var bridge = ""
     private var process: Foundation.Process?
     private var mounted = false
 
@@ -36,7 +37,10 @@ final class ImageDaemon: @unchecked Sendable {
         for d in [dir, configDirectory, root, cliConfig] {
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        // A default bridge and subnet of its own (TestBridge).
+        let (json, bridge) = TestBridge.configure(config)
+        self.bridge = bridge
+        try json.write(toFile: configPath, atomically: true, encoding: .utf8)
         if let hosts { try hosts.write(toFile: dir + "/hosts", atomically: true, encoding: .utf8) }
         if let tmpfsSize {
             let r = Subprocess.run(["mount", "-t", "tmpfs", "-o", "size=\(tmpfsSize),mode=0711", "berth-test", root])
@@ -129,6 +133,7 @@ final class ImageDaemon: @unchecked Sendable {
     deinit {
         if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         if mounted { _ = Subprocess.run(["umount", "-l", root]) }
+        TestBridge.remove(bridge)
         try? FileManager.default.removeItem(atPath: dir)
     }
 }

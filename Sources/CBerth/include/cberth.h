@@ -135,5 +135,8 @@ int cb_signalfd_read(int fd);
 int cb_wait_status(pid_t pid, int nohang, int *status);
 // fork(2), which Swift does not import.
 pid_t cb_fork(void);
+// A new network namespace (loopback up) pinned by a bind mount at path (created,
+// must not exist). 0, or -errno with nothing left behind (cberth_netns.c).
+int cb_netns_create(const char *path);
 
 #endif

@@ -7,7 +7,7 @@ import RPC
 extension ContainerService {
     /// Opens the container side of berthd: records from metadata.db, the
     /// events socket for the shims, and reconciliation with what still runs.
-    public static func start(daemon: Daemon, images: ImageService, volumes: VolumeService) throws -> ContainerService {
+    public static func start(daemon: Daemon, images: ImageService, volumes: VolumeService, networks: NetworkService) throws -> ContainerService {
         let root = daemon.options.root, state = daemon.options.state
         for dir in [root + "/containers", state + "/containers", state + "/runtime"] {
             try makeDirectory(dir, mode: 0o711)
@@ -18,7 +18,8 @@ extension ContainerService {
                           runtime: HostCommand.locate("berth-runtime"),
                           initBinary: initPath.hasPrefix("/") ? initPath : nil)
         let service = ContainerService(paths: paths, store: try ContainerStore(db: images.database), images: images,
-                                       volumes: volumes, logger: daemon.logger)
+                                       volumes: volumes, networking: networks, logger: daemon.logger)
+        networks.recordsProvider.withLock { $0 = { [unowned service] in service.entries.map(\.record) } }
         for r in try service.store.all() { service.add(ContainerEntry(r)) }
         try service.monitor.start(onEvent: { [unowned service] e in service.shimEvent(e) },
                                   onShimExit: { [unowned service] id, pid in service.shimDied(id, pid: pid) })
@@ -124,8 +125,10 @@ extension ContainerService {
             return sample
         }
         server.register(.containerPort) { (p: BerthAPI.ContainerRef, _) -> [BerthAPI.PortMapping] in
-            _ = try self.entry(p.id)
-            return []  // Published ports arrive with networking (issue 7).
+            (try self.entry(p.id).record.publishedPorts ?? []).map {
+                BerthAPI.PortMapping(containerPort: "\($0.containerPort)/\($0.proto)", hostIp: $0.hostIP.isEmpty ? "0.0.0.0" : $0.hostIP,
+                                     hostPort: String($0.hostPort))
+            }
         }
         server.register(.systemEvents) { (p: BerthAPI.EventsParams, ctx) -> NoParams in
             try await self.streamEvents(p, ctx: ctx)

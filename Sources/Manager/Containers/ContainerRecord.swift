@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Network
 import RPC
 
 /// One container as berthd keeps it: what it was created from and its state.
@@ -32,6 +33,12 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var manuallyStopped: Bool = false
     /// Volumes, binds and `--mount` tmpfs mounts, resolved at create (absent in records made before volumes).
     public var mounts: [ContainerMount]?
+    /// The networks the container is on, its first one NetworkMode's (docs/networking.md);
+    /// nil for host, none and container: modes.
+    public var networks: [ContainerEndpoint]?
+    /// While the task runs: its pinned network namespace (Docker's SandboxKey) and published ports.
+    public var sandboxKey: String?
+    public var publishedPorts: [PublishedPort]?
 
     /// Docker's Path and Args: the first word of the command and the rest.
     public var path: String { (config.entrypoint ?? []).first ?? (config.cmd ?? []).first ?? "" }

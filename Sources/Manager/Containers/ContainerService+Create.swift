@@ -19,6 +19,8 @@ extension ContainerService {
             name = ContainerNames.generate { self.nameTaken($0) != nil }
         }
         try validate(p.hostConfig)
+        // The networks and published ports are checked now, before anything exists.
+        let endpoints = try networking.endpoints(for: p)
 
         let (imageID, records, named) = try images.resolve(p.image)
         guard let record = named ?? records.first else { throw BerthError(.notFound, "No such image: \(p.image)") }
@@ -52,6 +54,8 @@ extension ContainerService {
                                   logPath: persistentDirectory(id) + "/" + id + "-json.log", state: ContainerState())
         rec.imageTarget = record.target.digest.description
         rec.mounts = plan.mounts
+        rec.networks = endpoints
+        _ = try NetworkService.portRequests(rec)
         creating.withLock { $0.formUnion([key, initLayer, initLayer + "-active"]) }
         defer { creating.withLock { $0.subtract([key, initLayer, initLayer + "-active"]) } }
         do {

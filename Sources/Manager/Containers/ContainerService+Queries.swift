@@ -31,7 +31,7 @@ extension ContainerService {
             BerthAPI.ContainerSummary(id: r.id, names: ["/" + r.name], image: r.image, imageID: r.imageID,
                                       command: Self.commandLine(r), created: r.created / 1_000_000_000,
                                       state: r.state.status.rawValue, status: Self.statusText(r.state, now: now),
-                                      labels: r.config.labels ?? [:],
+                                      ports: portSummaries(r), labels: r.config.labels ?? [:],
                                       sizeRw: p.size == true ? sizeRw(r) : nil, sizeRootFs: nil, mounts: mountPoints(r))
         }
     }
@@ -132,10 +132,7 @@ extension ContainerService {
         fields += [
             ("Mounts", try JSONValueEncoder().encode(mountPoints(r))),
             ("Config", try JSONValueEncoder().encode(r.config)),
-            ("NetworkSettings", .object([
-                ("Bridge", ""), ("SandboxID", ""), ("Ports", .object([])), ("SandboxKey", ""),
-                ("Gateway", ""), ("IPAddress", ""), ("IPPrefixLen", 0), ("MacAddress", ""), ("Networks", .object([])),
-            ])),
+            ("NetworkSettings", networkSettings(r)),
         ]
         return .object(fields)
     }

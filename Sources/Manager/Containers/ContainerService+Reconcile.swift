@@ -15,6 +15,11 @@ import Snapshots
 /// | running/paused | no bundle (the host rebooted, /run emptied) | exited (255) |
 /// | restarting | — | the restart is scheduled again |
 ///
+/// Networks: a running container's published ports are bound again; a
+/// stopped one's leftovers (addresses, port mappings, namespace: berthd died
+/// between its exit and the teardown) are torn down; namespaces and leases of
+/// containers that do not run go.
+///
 /// Then containers with `always`, and `unless-stopped` ones not stopped by
 /// the user, that are not running are started (Docker's behaviour at daemon start).
 extension ContainerService {
@@ -37,6 +42,7 @@ extension ContainerService {
             guard !after.state.hasTask, let p = after.hostConfig.restartPolicy?.name else { continue }
             if p == "always" || (p == "unless-stopped" && !after.manuallyStopped) { toStart.append(entry) }
         }
+        reconcileNetworks()
         for entry in toStart {
             do {
                 try entry.locked { g in
@@ -85,5 +91,23 @@ extension ContainerService {
         } else {
             shimDied(id, pid: task.shimPid)
         }
+    }
+
+    private func reconcileNetworks() {
+        var running = Set<String>()
+        for entry in entries {
+            entry.locked { g in
+                if g.record.state.hasTask {
+                    running.insert(entry.id)
+                    networking.reclaimPorts(g.record)
+                } else if g.record.sandboxKey != nil || (g.record.networks ?? []).contains(where: { $0.ifname != nil }) {
+                    var r = g.record
+                    networking.detach(&r)
+                    g.record = r
+                    persist(r)
+                }
+            }
+        }
+        networking.removeStale(running: running)
     }
 }

@@ -66,6 +66,8 @@ extension ContainerService {
                 throw BerthError(.conflict, "Error when allocating new name: Conflict. The container name \"/\(name)\" is already in use.")
             }
             emit("rename", g.record, ["oldName": "/" + old])
+            // The name is a DNS name on its networks.
+            if g.record.state.hasTask { networking.namesChanged((g.record.networks ?? []).map(\.networkID)) }
         }
     }
 }

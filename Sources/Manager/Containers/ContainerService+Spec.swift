@@ -8,9 +8,12 @@ extension ContainerService {
 
     /// config.json for the container's task (docs/container-spec.md): the
     /// record's Config and HostConfig, the rootfs at `rootfs`, and the
-    /// namespaces of `container:NAME` modes found through that container's pid.
-    func renderSpec(_ r: ContainerRecord, rootfs: String, extraMounts: [RuntimeConfig.Mount] = []) throws -> [UInt8] {
+    /// namespaces of `container:NAME` modes found through that container's pid, the
+    /// network namespace berthd made for it (`netns`, NetworkService.attach), and
+    /// the volume, bind and container file mounts (`extraMounts`).
+    func renderSpec(_ r: ContainerRecord, rootfs: String, netns: String? = nil, extraMounts: [RuntimeConfig.Mount] = []) throws -> [UInt8] {
         var namespaces: [SpecBuilder.NamespaceKind: String] = [:]
+        if let netns { namespaces[.network] = netns }
         let modes: [(SpecBuilder.NamespaceKind, String?, String)] = [
             (.pid, r.hostConfig.pidMode, "pid"), (.ipc, r.hostConfig.ipcMode, "ipc"),
             (.network, r.hostConfig.networkMode, "net"), (.uts, r.hostConfig.utsMode, "uts"),
@@ -18,7 +21,7 @@ extension ContainerService {
         for (kind, mode, file) in modes {
             guard let mode, mode.hasPrefix("container:") else { continue }
             let ref = String(mode.dropFirst(10))
-            guard let other = try? entry(ref), other.id != r.id else {
+            guard let other = try? entry(ref, holding: r), other.id != r.id else {
                 throw BerthError(.invalidArgument, "joining the namespace of container \(ref): No such container: \(ref)")
             }
             let pid = other.record.state.pid

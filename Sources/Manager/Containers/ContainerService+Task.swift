@@ -8,6 +8,7 @@ import Snapshots
 ///
 /// | step | start | on failure |
 /// | --- | --- | --- |
+/// | 0 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed |
 /// | 1 | bundle dir, rootfs mounted from the snapshot | unmount, remove the dir |
 /// | 2 | config.json from the record | as 1 |
 /// | 3 | `berth-shim start` (daemonizes, prints its address) | as 1 |
@@ -49,13 +50,17 @@ extension ContainerService {
         var r = g.record
         let dir = bundle(r.id), rootfs = dir + "/rootfs"
         var task: ContainerEntry.Task?
+        var networkFailed = false
         do {
             clearStaleBundle(r.id)
+            networkFailed = true
+            let netns = try networking.attach(&r)
+            networkFailed = false
             try Self.makeDirectory(dir, mode: 0o711)
             try Self.makeDirectory(rootfs, mode: 0o755)
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
             try Mount.mountAll(mounts, at: rootfs)
-            let spec = try renderSpec(r, rootfs: rootfs, extraMounts: try prepareMounts(r, rootfs: rootfs))
+            let spec = try renderSpec(r, rootfs: rootfs, netns: netns, extraMounts: try prepareMounts(r, rootfs: rootfs))
             try Self.writeFile(dir + "/config.json", spec)
             let t = try launchShim(id: r.id, bundle: dir)
             task = t
@@ -86,6 +91,7 @@ extension ContainerService {
             _ = try? Mount.unmountAll(rootfs, detach: true)
             releaseMounts(r)
             Self.removeTree(dir)
+            networking.detach(&r)
             // Docker's record of a failed start: exit code 126/127/128 and the error.
             r.state.status = r.state.status == .restarting ? .exited : (r.state.startedAt == 0 ? .created : .exited)
             r.state.pid = 0
@@ -94,7 +100,8 @@ extension ContainerService {
             if r.state.status == .exited { r.state.finishedAt = Self.now() }
             g.record = r
             persist(r)
-            throw BerthError(.failedPrecondition, "failed to create task for container: \(message)",
+            // A network error is Docker's own message ("driver failed programming external connectivity …").
+            throw BerthError(.failedPrecondition, networkFailed ? message : "failed to create task for container: \(message)",
                              data: ["exitCode": .int(r.state.exitCode)])
         }
     }
@@ -225,6 +232,7 @@ extension ContainerService {
             Self.removeTree(dir)
             releaseMounts(g.record)
             var r = g.record
+            networking.detach(&r)
             r.state.status = .exited
             r.state.pid = 0
             r.state.exitCode = info.exitStatus

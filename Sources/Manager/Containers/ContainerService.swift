@@ -36,6 +36,8 @@ public final class ContainerService: Sendable {
     public let events: EventLog
     let logger: Logger
     let monitor: ShimMonitor
+    /// Interfaces, addresses and published ports of the tasks (docs/networking.md).
+    let networking: NetworkService
     private let table = Mutex<[String: ContainerEntry]>([:])
     /// Snapshot keys of containers being created (prepared, not yet in the
     /// table): garbage collection must not take them meanwhile.
@@ -43,8 +45,9 @@ public final class ContainerService: Sendable {
     /// Exec sessions by exec id (kept in memory, as Docker does).
     let execs = Mutex<[String: ExecSession]>([:])
 
-    init(paths: Paths, store: ContainerStore, images: ImageService, volumes: VolumeService, logger: Logger) {
+    init(paths: Paths, store: ContainerStore, images: ImageService, volumes: VolumeService, networking: NetworkService, logger: Logger) {
         self.paths = paths
+        self.networking = networking
         self.store = store
         self.images = images
         self.volumes = volumes
@@ -61,11 +64,14 @@ public final class ContainerService: Sendable {
     func drop(_ id: String) { _ = table.withLock { $0.removeValue(forKey: id) } }
 
     /// Docker's lookup: the full id, then an exact name, then a unique id prefix.
-    func entry(_ ref: String) throws -> ContainerEntry {
+    /// A caller holding a container's mutex passes that container's record as
+    /// `holding`: its name is read from there, not by taking the mutex again
+    /// (which would deadlock: `--network container:NAME` at start).
+    func entry(_ ref: String, holding: ContainerRecord? = nil) throws -> ContainerEntry {
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
         let all = table.withLock { $0 }
         if let e = all[ref] { return e }
-        if let e = all.values.first(where: { $0.record.name == name }) { return e }
+        if let e = all.values.first(where: { ($0.id == holding?.id ? holding!.name : $0.record.name) == name }) { return e }
         if !ref.isEmpty {
             let matches = all.values.filter { $0.id.hasPrefix(ref) }
             if matches.count == 1 { return matches[0] }

@@ -17,7 +17,20 @@ enum HostCommand {
         }
     }
 
-    static func run(_ path: String, _ args: [String], environment: [String]? = nil) throws -> Result {
+    /// `input` goes to the program's stdin (written whole before it starts, so
+    /// it must fit a pipe's buffer, 64 KiB: CNI configurations do); else /dev/null.
+    static func run(_ path: String, _ args: [String], environment: [String]? = nil, input: [UInt8]? = nil) throws -> Result {
+        var inFD: Int32 = -1
+        if let input {
+            var p: [Int32] = [0, 0]
+            guard input.count <= 65536, pipe(&p) == 0 else { throw BerthError.internal("pipe for the input of \(path)") }
+            _ = fcntl(p[0], F_SETFD, FD_CLOEXEC); _ = fcntl(p[1], F_SETFD, FD_CLOEXEC)
+            let n = input.withUnsafeBytes { write(p[1], $0.baseAddress, $0.count) }
+            close(p[1])
+            guard n == input.count else { close(p[0]); throw BerthError.internal("cannot write the input of \(path)") }
+            inFD = p[0]
+        }
+        defer { if inFD >= 0 { close(inFD) } }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0 else { throw BerthError.internal("pipe: \(String(cString: strerror(errno)))") }
         guard pipe(&errPipe) == 0 else {
@@ -28,7 +41,7 @@ enum HostCommand {
         for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let env = environment ?? ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         let pid = withCStrings([path] + args) { argv in
-            withCStrings(env) { envp in cb_spawn(path, argv, envp, -1, outPipe[1], errPipe[1]) }
+            withCStrings(env) { envp in cb_spawn(path, argv, envp, inFD, outPipe[1], errPipe[1]) }
         }
         close(outPipe[1]); close(errPipe[1])
         guard pid > 0 else {

@@ -24,16 +24,21 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
     /// Extra PEM files of certificate authorities, on top of the system's.
     public var caFiles: [String] = []
     public var logLevel: String = "info"
+    /// The default network's bridge interface (Docker's `bridge`).
+    public var bridge: String = "berth0"
+    /// The default network's gateway address and prefix, "172.17.0.1/16" (Docker's `bip`);
+    /// unset: 172.17.0.0/16, or the first free /16 when that overlaps a host route.
+    public var bip: String?
     /// Per-registry CA directories (`certs.d` beside the config file); not a key of the file.
     public var certsDirectory: String = "/etc/berth/certs.d"
 
     public static let defaultPath = "/etc/berth/berthd.json"
-    static let keys: Set<String> = ["defaultRegistry", "insecureRegistries", "registryMirrors", "caFiles", "logLevel"]
+    static let keys: Set<String> = ["defaultRegistry", "insecureRegistries", "registryMirrors", "caFiles", "logLevel", "bridge", "bip"]
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case defaultRegistry, insecureRegistries, registryMirrors, caFiles, logLevel
+        case defaultRegistry, insecureRegistries, registryMirrors, caFiles, logLevel, bridge, bip
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,6 +48,8 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         if let v = try c.decodeIfPresent([String].self, forKey: .registryMirrors) { registryMirrors = v }
         if let v = try c.decodeIfPresent([String].self, forKey: .caFiles) { caFiles = v }
         if let v = try c.decodeIfPresent(String.self, forKey: .logLevel) { logLevel = v }
+        if let v = try c.decodeIfPresent(String.self, forKey: .bridge) { bridge = v }
+        bip = try c.decodeIfPresent(String.self, forKey: .bip)
     }
 
     /// Parses and checks a config document; `source` names it in errors.
@@ -60,6 +67,9 @@ public struct DaemonConfig: Codable, Sendable, Equatable {
         }
         guard !config.defaultRegistry.isEmpty, !config.defaultRegistry.contains("/") else {
             throw DaemonError("\(source): defaultRegistry: \"\(config.defaultRegistry)\" is not a registry host[:port]")
+        }
+        guard !config.bridge.isEmpty, config.bridge.utf8.count <= 15, !config.bridge.contains("/"), !config.bridge.contains(" ") else {
+            throw DaemonError("\(source): bridge: \"\(config.bridge)\" is not an interface name (1 to 15 characters)")
         }
         for m in config.registryMirrors where RegistryConfiguration.parseMirror(m) == nil {
             throw DaemonError("\(source): registryMirrors: invalid mirror \"\(m)\" (an http:// or https:// URL without a path)")

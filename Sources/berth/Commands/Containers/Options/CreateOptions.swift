@@ -57,6 +57,8 @@ struct CreateOptions: ParsableArguments {
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
     @Option(name: .long, help: "Expose a port or a range of ports") var expose: [String] = []
     @Option(name: [.customLong("network"), .customLong("net")], help: "Connect a container to a network") var network: String?
+    @Option(name: [.customLong("network-alias"), .customLong("net-alias")], help: "Add network-scoped alias for the container") var networkAlias: [String] = []
+    @Option(name: .customLong("ip"), help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
     @Option(name: [.customShort("v"), .long], help: "Bind mount a volume") var volume: [String] = []
     @Option(name: .long, help: "Attach a filesystem mount to the container") var mount: [String] = []
     @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)") var volumesFrom: [String] = []
@@ -290,7 +292,14 @@ struct CreateOptions: ParsableArguments {
             host.logConfig = BerthAPI.LogConfig(type: driver, config: cfg)
         }
 
-        return BerthAPI.ContainerCreateParams(name: name, image: image, config: config, hostConfig: host)
+        // Docker's NetworkingConfig: the aliases and address on NetworkMode's network.
+        var networking: BerthAPI.NetworkingConfig?
+        if !networkAlias.isEmpty || ip != nil {
+            let settings = BerthAPI.EndpointSettings(aliases: networkAlias.isEmpty ? nil : networkAlias,
+                                                     ipamConfig: ip.map { BerthAPI.EndpointSettings.IPAMConfig(ipv4Address: $0) })
+            networking = BerthAPI.NetworkingConfig(endpointsConfig: [network ?? "default": settings])
+        }
+        return BerthAPI.ContainerCreateParams(name: name, image: image, config: config, hostConfig: host, networkingConfig: networking)
     }
 
     /// "seccomp=/p" and "seccomp:/p" (the older form) → ("seccomp", "/p"); "no-new-privileges" → (…, nil).

@@ -19,7 +19,7 @@ extension SpecBuilder {
         let user = try UserResolver.resolve(config.user ?? "", rootfs: input.rootfs)
         let tty = config.tty ?? false
 
-        var env = Self.environment(config.env ?? [], hostname: hostname, tty: tty)
+        var env = Self.environment(input.linkEnvironment + (config.env ?? []), hostname: hostname, tty: tty)
         // runc sets HOME at exec time from the same passwd entry; writing it here makes
         // it visible in the spec and independent of the runtime.
         if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + user.home) }
@@ -42,7 +42,8 @@ extension SpecBuilder {
     }
 
     /// Docker's CreateDaemonEnvironment: PATH, HOSTNAME and (with a tty) TERM=xterm first,
-    /// then the container's variables, each replacing a default of the same name in place.
+    /// then the given variables (links', then the container's), each replacing an earlier
+    /// one of the same name in place.
     public static func environment(_ env: [String], hostname: String, tty: Bool) -> [String] {
         var out = ["PATH=" + defaultPath, "HOSTNAME=" + hostname]
         if tty { out.append("TERM=xterm") }

@@ -40,11 +40,16 @@ public struct SpecBuilder: Sendable {
         /// replace a default mount at the same destination, and go after the defaults
         /// sorted by depth so that a parent is mounted before its children.
         public var extraMounts: [RuntimeConfig.Mount]
+        /// `--link` variables (ALIAS_PORT_80_TCP=…): after Docker's defaults, before the
+        /// container's own Env, which overrides them.
+        public var linkEnvironment: [String]
 
         public init(id: String, config: BerthAPI.ContainerConfig, hostConfig: BerthAPI.HostConfig, rootfs: String,
-                    initPath: String? = nil, namespacePaths: [NamespaceKind: String] = [:], extraMounts: [RuntimeConfig.Mount] = []) {
+                    initPath: String? = nil, namespacePaths: [NamespaceKind: String] = [:], extraMounts: [RuntimeConfig.Mount] = [],
+                    linkEnvironment: [String] = []) {
             self.id = id; self.config = config; self.hostConfig = hostConfig; self.rootfs = rootfs
             self.initPath = initPath; self.namespacePaths = namespacePaths; self.extraMounts = extraMounts
+            self.linkEnvironment = linkEnvironment
         }
     }
 

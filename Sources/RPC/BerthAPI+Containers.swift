@@ -235,6 +235,8 @@ extension BerthAPI {
         public var links: [String]?
         public var dns: [String]?
         public var dnsSearch: [String]?
+        /// `--dns-option` (resolv.conf `options`).
+        public var dnsOptions: [String]?
         /// "name:ip" (`--add-host`, issue 7).
         public var extraHosts: [String]?
         /// `--volumes-from CONTAINER[:ro|rw]`.
@@ -254,7 +256,7 @@ extension BerthAPI {
             case oomScoreAdj = "OomScoreAdj", memory = "Memory", memorySwap = "MemorySwap", memoryReservation = "MemoryReservation"
             case nanoCpus = "NanoCpus", cpuShares = "CpuShares", cpuPeriod = "CpuPeriod", cpuQuota = "CpuQuota"
             case cpusetCpus = "CpusetCpus", cpusetMems = "CpusetMems", pidsLimit = "PidsLimit", devices = "Devices"
-            case ulimits = "Ulimits", `init` = "Init", links = "Links", dns = "Dns", dnsSearch = "DnsSearch"
+            case ulimits = "Ulimits", `init` = "Init", links = "Links", dns = "Dns", dnsSearch = "DnsSearch", dnsOptions = "DnsOptions"
             case extraHosts = "ExtraHosts", volumesFrom = "VolumesFrom", logConfig = "LogConfig"
             case mounts = "Mounts"
         }

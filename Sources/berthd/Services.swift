@@ -32,5 +32,7 @@ func registerServices(on daemon: Daemon) throws {
     }
     containers.register(on: daemon)
     networks.register(on: daemon, containers: containers)
+    // The name servers learn the running containers' names once the containers are known.
+    networks.refreshNames()
     images.collectGarbageAtStart(logger: daemon.logger)
 }

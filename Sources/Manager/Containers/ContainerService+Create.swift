@@ -19,6 +19,7 @@ extension ContainerService {
             name = ContainerNames.generate { self.nameTaken($0) != nil }
         }
         try validate(p.hostConfig)
+        try validateLinks(p.hostConfig)
         // The networks and published ports are checked now, before anything exists.
         let endpoints = try networking.endpoints(for: p)
 

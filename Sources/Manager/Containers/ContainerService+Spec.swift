@@ -10,8 +10,9 @@ extension ContainerService {
     /// record's Config and HostConfig, the rootfs at `rootfs`, and the
     /// namespaces of `container:NAME` modes found through that container's pid, the
     /// network namespace berthd made for it (`netns`, NetworkService.attach), and
-    /// the volume, bind and container file mounts (`extraMounts`).
-    func renderSpec(_ r: ContainerRecord, rootfs: String, netns: String? = nil, extraMounts: [RuntimeConfig.Mount] = []) throws -> [UInt8] {
+    /// the volume, bind and container file mounts (`extraMounts`), and `--link`'s variables.
+    func renderSpec(_ r: ContainerRecord, rootfs: String, netns: String? = nil, extraMounts: [RuntimeConfig.Mount] = [],
+                    linkEnvironment: [String] = []) throws -> [UInt8] {
         var namespaces: [SpecBuilder.NamespaceKind: String] = [:]
         if let netns { namespaces[.network] = netns }
         let modes: [(SpecBuilder.NamespaceKind, String?, String)] = [
@@ -33,7 +34,7 @@ extension ContainerService {
         do {
             let out = try Self.specBuilder.build(.init(id: r.id, config: r.config, hostConfig: r.hostConfig, rootfs: rootfs,
                                                        initPath: paths.initBinary, namespacePaths: namespaces,
-                                                       extraMounts: extraMounts))
+                                                       extraMounts: extraMounts, linkEnvironment: linkEnvironment))
             return try out.json()
         } catch let e as ContainerSpecError {
             throw BerthError(.invalidArgument, e.message)

@@ -10,7 +10,7 @@ import Snapshots
 /// | --- | --- | --- |
 /// | 0 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed |
 /// | 1 | bundle dir, rootfs mounted from the snapshot | unmount, remove the dir |
-/// | 2 | config.json from the record | as 1 |
+/// | 2 | volumes mounted and filled (copy-up); hosts, resolv.conf, hostname written; config.json from the record | as 1 |
 /// | 3 | `berth-shim start` (daemonizes, prints its address) | as 1 |
 /// | 4 | shim `create` (runtime create, log piped) | shim shut down, as 1 |
 /// | 5 | shim `start` (runtime start) | shim `delete` + shut down, as 1 |
@@ -50,17 +50,23 @@ extension ContainerService {
         var r = g.record
         let dir = bundle(r.id), rootfs = dir + "/rootfs"
         var task: ContainerEntry.Task?
-        var networkFailed = false
+        // Network and link errors are reported in Docker's words, without the task prefix.
+        var reportAsIs = false
         do {
             clearStaleBundle(r.id)
-            networkFailed = true
+            reportAsIs = true
             let netns = try networking.attach(&r)
-            networkFailed = false
+            reportAsIs = false
             try Self.makeDirectory(dir, mode: 0o711)
             try Self.makeDirectory(rootfs, mode: 0o755)
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
             try Mount.mountAll(mounts, at: rootfs)
-            let spec = try renderSpec(r, rootfs: rootfs, netns: netns, extraMounts: try prepareMounts(r, rootfs: rootfs))
+            let volumeMounts = try prepareMounts(r, rootfs: rootfs)
+            reportAsIs = true
+            let names = try prepareNameFiles(r, taken: Set(volumeMounts.map(\.destination)))
+            reportAsIs = false
+            let spec = try renderSpec(r, rootfs: rootfs, netns: netns, extraMounts: volumeMounts + names.mounts,
+                                      linkEnvironment: names.linkEnvironment)
             try Self.writeFile(dir + "/config.json", spec)
             let t = try launchShim(id: r.id, bundle: dir)
             task = t
@@ -100,8 +106,9 @@ extension ContainerService {
             if r.state.status == .exited { r.state.finishedAt = Self.now() }
             g.record = r
             persist(r)
-            // A network error is Docker's own message ("driver failed programming external connectivity …").
-            throw BerthError(.failedPrecondition, networkFailed ? message : "failed to create task for container: \(message)",
+            // A network or link error is Docker's own message ("driver failed programming external
+            // connectivity …", "Cannot link to a non running container: …").
+            throw BerthError(.failedPrecondition, reportAsIs ? message : "failed to create task for container: \(message)",
                              data: ["exitCode": .int(r.state.exitCode)])
         }
     }

@@ -24,6 +24,12 @@ extension NetworkService {
         (try? network(ref)).flatMap { $0.isBridge ? IPv4Address($0.gateway) : nil }
     }
 
+    /// The gateway of a user-defined network (where its name server listens); nil for
+    /// the predefined ones, which have no name server (Docker's default bridge).
+    func userDefinedGateway(_ networkID: String) -> IPv4Address? {
+        table.withLock { $0[networkID] }.flatMap { $0.isBridge && !$0.predefined ? IPv4Address($0.gateway) : nil }
+    }
+
     /// Every bridge network: id, name, gateway, and whether it is user-defined
     /// (Docker resolves names on those only).
     public var bridgeNetworks: [(id: String, name: String, gateway: IPv4Address, userDefined: Bool)] {

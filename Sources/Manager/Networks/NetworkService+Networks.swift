@@ -13,13 +13,16 @@ extension NetworkService {
         let service = NetworkService(paths: paths, defaults: Defaults(bridge: daemon.config.bridge, bip: daemon.config.bip),
                                      store: try NetworkStore(db: images.database), logger: daemon.logger)
         for r in try service.store.all() { service.table.withLock { $0[r.id] = r } }
+        service.onNamesChanged { [unowned service] id in service.refreshNames(id) }
         try service.ensurePredefined()
         // Bridges go with a reboot; each network's is made again now, not at its first container.
         for n in service.records where n.isBridge {
             do { try service.setUpBridge(n) } catch {
                 if n.predefined { throw error }
                 service.logger.error("cannot set up network \(n.name): \(error)")
+                continue
             }
+            service.serveNames(n)
         }
         return service
     }
@@ -120,6 +123,7 @@ extension NetworkService {
                 tearDownBridge(r)
                 throw error
             }
+            serveNames(r)
             return BerthAPI.NetworkCreateResult(id: id)
         }
     }
@@ -137,6 +141,7 @@ extension NetworkService {
             }
             try store.delete(n.id)
             table.withLock { _ = $0.removeValue(forKey: n.id) }
+            stopServingNames(n)
             tearDownBridge(n)
         }
     }

@@ -37,6 +37,8 @@ public final class NetworkService: Sendable {
     /// The containers' records, for `inspect`, the in-use check and the names (set by ContainerService).
     let recordsProvider = Mutex<(@Sendable () -> [ContainerRecord])?>(nil)
     let observers = Mutex<[@Sendable (String) -> Void]>([])
+    /// The name server of user-defined networks (NetworkService+DNS), made at first use.
+    let nameServerBox = Mutex<DNSServer?>(nil)
 
     init(paths: Paths, defaults: Defaults, store: NetworkStore, logger: Logger) {
         self.paths = paths

@@ -106,7 +106,13 @@ final class DNSEngine: @unchecked Sendable {
     }
 
     func setZone(network: String, _ zone: DNSZone?) {
-        lock.locked { shared.zones[network] = zone }
+        lock.locked {
+            // The table is replaced at every container start and stop: the rotation goes
+            // on where it was, or a client asking twice around a change sees one order.
+            var new = zone
+            if let old = shared.zones[network] { new?.continueRotation(of: old) }
+            shared.zones[network] = new
+        }
     }
 
     func setUpstreams(_ upstreams: [DNSUpstream]) {

@@ -45,6 +45,11 @@ struct DNSZone {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Takes over `old`'s query counters for the names both have.
+    mutating func continueRotation(of old: DNSZone) {
+        for (name, turn) in old.turns where names[name] != nil { turns[name] = turn }
+    }
+
     /// The decision for one question.
     enum Decision: Equatable {
         /// Answer locally: NOERROR with these records (possibly none).

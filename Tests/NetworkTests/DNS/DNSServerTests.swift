@@ -65,6 +65,16 @@ import Testing
         #expect(orders[2] == Array(orders[1][1...]) + [orders[1][0]])
     }
 
+    @Test func rotationGoesOnWhenTheTableIsReplaced() throws {
+        let (server, port) = try serve()
+        defer { server.stop() }
+        let first = try #require(ask("api", port: port)).addresses
+        // A container starting elsewhere on the network replaces the whole table.
+        server.setRecords(network: "mynet", ["api": ["172.18.0.4", "172.18.0.5", "172.18.0.6"].map(ip), "other": [ip("172.18.0.9")]])
+        let second = try #require(ask("api", port: port)).addresses
+        #expect(second == Array(first[1...]) + [first[0]])
+    }
+
     @Test func otherTypesForAKnownNameAreEmptyNoError() throws {
         let upstream = try FakeUpstream()
         defer { upstream.stop() }

@@ -66,6 +66,7 @@ struct CreateOptions: ParsableArguments {
     @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
     @Option(name: .long, help: "Set custom DNS servers") var dns: [String] = []
     @Option(name: .customLong("dns-search"), help: "Set custom DNS search domains") var dnsSearch: [String] = []
+    @Option(name: [.customLong("dns-option"), .customLong("dns-opt")], help: "Set DNS options") var dnsOption: [String] = []
     @Option(name: .customLong("log-driver"), help: "Logging driver for the container") var logDriver: String?
     @Option(name: .customLong("log-opt"), help: "Log driver options") var logOpt: [String] = []
 
@@ -268,6 +269,7 @@ struct CreateOptions: ParsableArguments {
         }
         if !dns.isEmpty { host.dns = dns }
         if !dnsSearch.isEmpty { host.dnsSearch = dnsSearch }
+        if !dnsOption.isEmpty { host.dnsOptions = dnsOption }
 
         // Logging
         if logDriver != nil || !logOpt.isEmpty {

@@ -43,10 +43,10 @@ import Testing
                 #expect(Set(answers[0]) == Set(ips) && Set(answers[1]) == Set(ips), "\(answers) \(ips)")
                 #expect(answers[0] != answers[1], "the order must rotate: \(answers)")
             }
-            // A compose service name and a container name (any case) resolve too.
+            // A compose service name and a container name (any case, also as NAME.NETWORK) resolve too.
             _ = try n.runDetached(["--name", "pg", "--label", "com.docker.compose.service=db", "--network", "front", "nt:1", "sleep", "1000"])
             let pg = try n.inspect("pg", "{{.NetworkSettings.Networks.front.IPAddress}}")
-            r = try n.berth(["run", "--rm", "--network", "front", "nt:1", "sh", "-c", "nslookup -type=a db; nslookup -type=a API1"])
+            r = try n.berth(["run", "--rm", "--network", "front", "nt:1", "sh", "-c", "nslookup -type=a db; nslookup -type=a API1.front"])
             #expect(r.status == 0 && r.out.contains("Address: \(pg)") && r.out.contains("Address: \(ips[1])"), "\(r)")
 
             // A container that stops leaves the answers.

@@ -6,7 +6,8 @@ import Network
 /// gateway, answering the network's names (`names(network:)`) and forwarding
 /// the rest to the host's resolvers. Its table is replaced whenever the names
 /// change (a container starts, stops, connects, disconnects or is renamed).
-/// The default bridge has no name server, as in Docker.
+/// The default bridge has no name server, as in Docker. The server knows each
+/// network by its name, so that `web.NETWORK` resolves as in Docker.
 extension NetworkService {
     /// Starts serving `n`'s names once its bridge is up (create, berthd's start).
     /// A failure leaves the network without names, not without connectivity.
@@ -14,8 +15,8 @@ extension NetworkService {
         guard n.isBridge, !n.predefined, let gateway = IPv4Address(n.gateway) else { return }
         do {
             let server = try nameServer()
-            try server.listen(network: n.id, address: gateway)
-            server.setRecords(network: n.id, names(network: n.id))
+            try server.listen(network: n.name, address: gateway)
+            server.setRecords(network: n.name, names(network: n.id))
         } catch {
             logger.error("network \(n.name): containers cannot resolve each other's names: \(error)")
         }
@@ -24,8 +25,8 @@ extension NetworkService {
     /// At `network rm`: the sockets are closed when this returns.
     func stopServingNames(_ n: NetworkRecord) {
         guard let server = nameServerBox.withLock({ $0 }) else { return }
-        server.stopListening(network: n.id)
-        server.removeRecords(network: n.id)
+        server.stopListening(network: n.name)
+        server.removeRecords(network: n.name)
     }
 
     /// Every user-defined network's table again (berthd's start, once the containers are known).
@@ -34,8 +35,8 @@ extension NetworkService {
     }
 
     func refreshNames(_ networkID: String) {
-        guard let server = nameServerBox.withLock({ $0 }), userDefinedGateway(networkID) != nil else { return }
-        server.setRecords(network: networkID, names(network: networkID))
+        guard let server = nameServerBox.withLock({ $0 }), let n = table.withLock({ $0[networkID] }), n.isBridge, !n.predefined else { return }
+        server.setRecords(network: n.name, names(network: n.id))
     }
 
     /// The one server, made at first use with the host's resolvers as upstreams.

@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import OCI
 import RPC
+import Synchronization
 import Testing
 @testable import Manager
 
@@ -111,6 +112,29 @@ import Testing
             r = try d.berth(["rm", "-f", "web", "nosuch"])
             #expect(r.status == 1 && r.out == "web\n" && r.err == "Error response from daemon: No such container: nosuch\n", "\(r)")
             #expect(try d.berth(["ps", "-q"]).out.isEmpty)
+        }
+    }
+
+    /// A command that exits before berthd starts relaying (berthd handled the exit
+    /// first) still has its output delivered: the relay drains what the shim sent.
+    /// On a user-defined network every start and exit also updates the network's
+    /// names, which competes for the containers' locks and widens that window.
+    @Test func quickRunsNeverLoseTheirOutput() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d); _ = try? d.berth(["network", "rm", "quick"]) }
+            #expect(try d.berth(["network", "create", "quick"]).status == 0)
+            let failures = Mutex<[String]>([])
+            nonisolated(unsafe) let daemon = d    // berth runs are independent processes
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                for i in 0..<6 {
+                    let r = try? daemon.berth(["run", "--rm", "--network", "quick", "bb:1", "sh", "-c", "echo out-\(worker)-\(i); echo err-\(worker)-\(i) >&2"])
+                    if r?.status != 0 || r?.out != "out-\(worker)-\(i)\n" || r?.err != "err-\(worker)-\(i)\n" {
+                        failures.withLock { $0.append("\(worker)-\(i): \(String(describing: r))") }
+                    }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
         }
     }
 

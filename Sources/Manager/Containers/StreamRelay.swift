@@ -53,7 +53,9 @@ final class StreamRelay: @unchecked Sendable {
 
     /// Runs until the process exits (its status) or `isCancelled` (nil).
     func run(send: (BerthAPI.OutputChunk) -> Bool, isCancelled: () -> Bool, alreadyExited: () -> Int?) -> Int? {
-        if let status = alreadyExited() { return status }
+        // A process quicker than this thread has exited already, but what it wrote is
+        // still on the way to us, ahead of the shim's `exit`: it is delivered first.
+        if let status = alreadyExited() { return drain(send: send) ?? status }
         while true {
             if isCancelled() { return nil }
             for (method, params) in inputs.withLock({ q -> [(String, JSONValue?)] in defer { q = [] }; return q }) {
@@ -67,24 +69,45 @@ final class StreamRelay: @unchecked Sendable {
                 _ = read(wakeFD, &v, 8)
             }
             if fds[0].revents != 0 {
-                do {
-                    while let m = try output.receive(timeoutMillis: 0) {
-                        guard case let .notification(method, params) = m, let params else { continue }
-                        guard params["execID"]?.stringValue == execID else { continue }
-                        if method == "output" {
-                            let chunk = BerthAPI.OutputChunk(stream: params["stream"]?.stringValue ?? "stdout",
-                                                             data: params["data"]?.stringValue ?? "")
-                            if !send(chunk) { return nil }
-                        } else if method == "exit" {
-                            return Int(params["exitStatus"]?.int64Value ?? 255)
-                        }
-                    }
-                } catch {
-                    // The shim went away: the exit reaches berthd by its own way.
-                    return alreadyExited()
+                switch relayPending(send: send, waitMillis: 0) {
+                case .waiting: continue
+                case .exited(let status): return status
+                case .clientGone: return nil
+                // The shim went away: the exit reaches berthd by its own way.
+                case .shimGone: return alreadyExited()
                 }
             }
         }
+    }
+
+    enum Progress { case waiting, exited(Int), clientGone, shimGone }
+
+    /// Relays the shim's notifications that have arrived (waiting up to `waitMillis`
+    /// for each next one) until none is left, the process's `exit`, or an end.
+    private func relayPending(send: (BerthAPI.OutputChunk) -> Bool, waitMillis: Int32) -> Progress {
+        do {
+            while let m = try output.receive(timeoutMillis: waitMillis) {
+                guard case let .notification(method, params) = m, let params else { continue }
+                guard params["execID"]?.stringValue == execID else { continue }
+                if method == "output" {
+                    let chunk = BerthAPI.OutputChunk(stream: params["stream"]?.stringValue ?? "stdout",
+                                                     data: params["data"]?.stringValue ?? "")
+                    if !send(chunk) { return .clientGone }
+                } else if method == "exit" {
+                    return .exited(Int(params["exitStatus"]?.int64Value ?? 255))
+                }
+            }
+            return .waiting
+        } catch {
+            return .shimGone
+        }
+    }
+
+    /// After the exit: the output up to the shim's `exit` (or until the shim closes,
+    /// or a second passes without a word); the status `exit` carried, if it came.
+    private func drain(send: (BerthAPI.OutputChunk) -> Bool) -> Int? {
+        if case .exited(let status) = relayPending(send: send, waitMillis: 1000) { return status }
+        return nil
     }
 
     private func deliver(_ method: String, _ params: JSONValue?) {

@@ -347,3 +347,25 @@ long cb_recv_msg(int sock, void *buf, size_t len, int *fd) {
     }
     return (long)r;
 }
+
+ssize_t cb_write_nosigpipe(int fd, const void *buf, size_t len) {
+    // Block SIGPIPE for the write; if the write raised it, take it back off
+    // the pending set (unless one was already pending) before unblocking, so
+    // the caller sees only EPIPE. Changing the disposition instead would be
+    // inherited by the children we clone later.
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
+    ssize_t n = write(fd, buf, len);
+    int saved = errno;
+    if (n < 0 && saved == EPIPE && !was_pending && !sigismember(&old, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return n;
+}

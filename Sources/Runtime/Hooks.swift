@@ -55,7 +55,8 @@ enum HookRunner {
         close(inPipe[0]); close(outPipe[1])
         // The state is small (well under a pipe buffer); a hook that does not read it must not block us.
         _ = cb_fcntl_setfl(inPipe[1], O_NONBLOCK)
-        _ = input.withCString { write(inPipe[1], $0, strlen($0)) }
+        // A hook may exit (or fail to exec) before reading it: EPIPE, not SIGPIPE.
+        _ = input.withCString { cb_write_nosigpipe(inPipe[1], $0, strlen($0)) }
         close(inPipe[1])
         let deadline = hook.timeout.map { Clock.monotonicMillis() + Int64($0) * 1000 }
         var output: [UInt8] = []

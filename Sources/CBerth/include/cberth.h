@@ -74,6 +74,10 @@ int cb_poll2(int a, int b, int timeout_ms);
 // Signals
 int cb_sigmask_block_all(void *old /* sigset_t* or NULL */);
 int cb_sigmask_unblock_all(void);
+// write(2) that reports a closed pipe as EPIPE instead of killing the caller
+// with SIGPIPE (a hook that exits without reading its stdin).
+ssize_t cb_write_nosigpipe(int fd, const void *buf, size_t len);
+
 // Installs a handler that writes the signal number to a self-pipe for each
 // signal in 1..64 except KILL/STOP/CHLD-if-excluded; returns the read end.
 int cb_signal_forwarding_pipe(int include_chld);

@@ -170,6 +170,7 @@ else
     CGNOTE="cgroup layout left as is ($(stat -f -c %T /sys/fs/cgroup))"
 fi
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 BUNDLE=$WORK/bundle
 mkdir -p "$BUNDLE"
@@ -274,8 +275,8 @@ bench() {
         --command-name "$n $row" \
         --export-json "$json" --export-markdown "$OUT/$row-$n.md" \
         "$cmd" >"$OUT/$row-$n.log" 2>&1; then
-        CELL[$row,$n]=$(jq -r '.results[0] | "\(.mean) \(.stddev // 0)"' "$json" \
-            | awk '{ printf "%.2f ± %.2f ms", $1 * 1000, $2 * 1000 }')
+        CELL[$row,$n]=$(jq -r '.results[0] | "\(.mean) \(.stddev // 0) \(.median)"' "$json" \
+            | awk '{ printf "%.2f ± %.2f ms; %.2f", $1 * 1000, $2 * 1000, $3 * 1000 }')
     else
         CELL[$row,$n]="failed"
         # hyperfine hides the runtime's stderr: repeat the iteration once to log it.
@@ -326,11 +327,17 @@ for n in "${NAMES[@]}"; do
         NOTE[$n]="\`run\` does not delete the container at exit; its run row is without delete"
     fi
 
-    bench "$n" run    reset   run --bundle "$BUNDLE" "$CID"
-    bench "$n" create reset   create --bundle "$BUNDLE" "$CID"
-    bench "$n" start  created start "$CID"
-    bench "$n" delete stopped delete "$CID"
-    bench "$n" exec   running exec "$CID-sleeper" /bin/true
+done
+
+# Row by row, each runtime right after the other: on a shared machine the load
+# drifts over minutes, so runtimes measured a whole pass apart are not comparable.
+for n in "${NAMES[@]}"; do bench "$n" run    reset   run --bundle "$BUNDLE" "$CID"; done
+for n in "${NAMES[@]}"; do bench "$n" create reset   create --bundle "$BUNDLE" "$CID"; done
+for n in "${NAMES[@]}"; do bench "$n" start  created start "$CID"; done
+for n in "${NAMES[@]}"; do bench "$n" delete stopped delete "$CID"; done
+for n in "${NAMES[@]}"; do bench "$n" exec   running exec "$CID-sleeper" /bin/true; done
+for n in "${NAMES[@]}"; do
+    bin=${BIN[$n]} root=${ROOT[$n]}
     "$bin" --root "$root" delete -f "$CID-sleeper" </dev/null >/dev/null 2>&1 || true
     rss "$n"
     helper reset "$bin" "$root" "$CID" "$BUNDLE"
@@ -351,7 +358,8 @@ done
     for n in "${NAMES[@]}"; do printf '%s%s: %s' "$sep" "$n" "$(version_of "${BIN[$n]}")"; sep='; '; done
     echo
     echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: $(uname -r), $(nproc) CPUs; $(hyperfine --version); $CGNOTE."
-    echo "Settings: hyperfine -N --warmup $WARMUP --runs $RUNS, mean ± stddev of wall time; RSS = GNU time %M, max over $RSS_RUNS runs."
+    echo "Load average before / after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "Settings: hyperfine -N --warmup $WARMUP --runs $RUNS, mean ± stddev; median of wall time; rows measured runtime after runtime; RSS = GNU time %M, max over $RSS_RUNS runs."
     for s in ${SKIPPED[@]+"${SKIPPED[@]}"}; do echo "Skipped: $s."; done
     for n in "${NAMES[@]}"; do [ -z "${NOTE[$n]}" ] || echo "Note: $n: ${NOTE[$n]}."; done
     echo "Raw results (hyperfine JSON/markdown, logs): $OUT"

@@ -290,6 +290,8 @@ int cb_prlimit(int resource, uint64_t soft, uint64_t hard) {
     return prlimit(0, (__rlimit_resource_t)resource, &r, NULL);
 }
 #include <sys/vfs.h>
+#include <sys/statvfs.h>
+#include <limits.h>
 int cb_is_cgroup2(const char *path) {
     struct statfs fs;
     if (statfs(path, &fs) != 0) return -1;
@@ -346,4 +348,95 @@ long cb_recv_msg(int sock, void *buf, size_t len, int *fd) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) { memcpy(fd, CMSG_DATA(c), sizeof(int)); break; }
     }
     return (long)r;
+}
+
+ssize_t cb_write_nosigpipe(int fd, const void *buf, size_t len) {
+    // Block SIGPIPE for the write; if the write raised it, take it back off
+    // the pending set (unless one was already pending) before unblocking, so
+    // the caller sees only EPIPE. Changing the disposition instead would be
+    // inherited by the children we clone later.
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
+    ssize_t n = write(fd, buf, len);
+    int saved = errno;
+    if (n < 0 && saved == EPIPE && !was_pending && !sigismember(&old, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return n;
+}
+
+// Kept in step with ExecutableSeal.ensure, which stays the authority: it
+// takes over the marker this leaves, and redoes the sealing if this could not.
+// Doing it here, first thing in main, spares the first image all Swift work
+// (option parsing, generic metadata, strings): about half a millisecond of
+// every create, run and exec.
+void cb_seal_reexec(int argc, char **argv) {
+    static const char marker[] = "_BERTH_RUNTIME_SEALED";
+    if (getenv(marker)) return;
+    // The command: the first word that is not a global option (runc-style;
+    // these take a value unless written --name=value).
+    const char *command = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-') { command = a; break; }
+        if (strchr(a, '=')) continue;
+        const char *name = a + (a[1] == '-' ? 2 : 1);
+        if (!strcmp(name, "root") || !strcmp(name, "log") || !strcmp(name, "log-format") ||
+            !strcmp(name, "rootless") || !strcmp(name, "criu")) i++;
+    }
+    if (!command || (strcmp(command, "create") && strcmp(command, "run") && strcmp(command, "exec"))) return;
+
+    char exe[PATH_MAX + 1];
+    ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX);
+    if (n <= 0) return;
+    exe[n] = 0;
+    struct statvfs st;
+    if (statvfs(exe, &st) != 0) return;
+    if (st.f_flag & ST_RDONLY) return;   // already read-only: nothing to do
+    // The options the kernel locks on a bind mount must be kept on remount.
+    unsigned long locked = 0;
+    if (st.f_flag & ST_NOSUID) locked |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) locked |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) locked |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME) locked |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME) locked |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME) locked |= MS_RELATIME;
+
+    int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (own < 0) return;
+    // Above any fd the caller may pass with --preserve-fds or LISTEN_FDS.
+    int caller = fcntl(own, F_DUPFD_CLOEXEC, 64);
+    close(own);
+    if (caller < 0) return;
+    if (unshare(CLONE_NEWNS) != 0) { close(caller); return; }
+    if (mount("", "/", "", MS_SLAVE | MS_REC, NULL) != 0 ||
+        mount(exe, exe, "", MS_BIND, NULL) != 0 ||
+        mount("", exe, "", MS_BIND | MS_REMOUNT | MS_RDONLY | locked, NULL) != 0) {
+        setns(caller, CLONE_NEWNS);
+        close(caller);
+        return;
+    }
+    char value[16];
+    snprintf(value, sizeof value, "%d", caller);
+    if (fcntl(caller, F_SETFD, 0) != 0 || setenv(marker, value, 1) != 0) {
+        setns(caller, CLONE_NEWNS);
+        close(caller);
+        return;
+    }
+    // The re-executed image needs no crash backtracer set-up.
+    int set_backtrace = getenv("SWIFT_BACKTRACE") == NULL;
+    if (set_backtrace) setenv("SWIFT_BACKTRACE", "enable=no", 1);
+    extern char **environ;
+    execve(exe, argv, environ);
+    unsetenv(marker);
+    if (set_backtrace) unsetenv("SWIFT_BACKTRACE");
+    setns(caller, CLONE_NEWNS);
+    close(caller);
 }

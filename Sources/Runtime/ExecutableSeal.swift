@@ -72,6 +72,29 @@ public enum ExecutableSeal {
         log.debug("not sealing the runtime binary: re-exec \(exe): \(errnoText(errno))")
     }
 
+    /// The runtime itself goes back to the caller's mount namespace once its
+    /// child (init or exec process) is cloned, so that the private namespace is
+    /// torn down now, while the child sets itself up on the other CPU, and not
+    /// when the runtime exits: dropping a mount namespace waits for an RCU grace
+    /// period (2–15 ms here), which at exit would add to every create, run and
+    /// exec. The runtime binary stays protected: /proc/<pid>/exe keeps the
+    /// read-only bind mount alive (and read-only) after its namespace is gone,
+    /// and the child took its own copy of the namespace. From here on hooks and
+    /// the rest of the command run where the caller is, as before. The working
+    /// directory is kept (setns resets it to the namespace's root).
+    static func leavePrivateNamespace() {
+        guard let fd = callerMountNamespace else { return }
+        let cwd = cb_open(".", CB_O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+        if cb_setns(fd, NamespaceKind.mount.cloneFlag) == 0 {
+            close(fd)
+            callerMountNamespace = nil
+        }
+        if cwd >= 0 {
+            _ = fchdir(cwd)
+            close(cwd)
+        }
+    }
+
     /// Moves the calling process (a hook, or the init of a container without
     /// its own mount namespace) back into the caller's mount namespace.
     static func enterCallerMountNamespace() throws(RuntimeError) {

@@ -134,6 +134,24 @@ enum FS {
         return names.sorted()
     }
 
+    /// The subdirectories of `path`, in no particular order. The type comes from
+    /// the directory entry (cgroupfs and most file systems fill it in), so a
+    /// cgroup's dozens of files cost no stat each; DT_UNKNOWN falls back to stat.
+    static func listSubdirectories(_ path: String) -> [String] {
+        guard let d = opendir(path) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let type = e.pointee.d_type
+            if type != UInt8(DT_DIR) && type != UInt8(DT_UNKNOWN) { continue }
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            if type == UInt8(DT_UNKNOWN) && !isDirectory(path + "/" + name) { continue }
+            names.append(name)
+        }
+        return names
+    }
+
     /// Joins `path` onto `root` lexically, never climbing above root ("../.." stops at root).
     static func join(_ root: String, _ path: String) -> String {
         var parts: [Substring] = []

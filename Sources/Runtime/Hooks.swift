@@ -55,7 +55,8 @@ enum HookRunner {
         close(inPipe[0]); close(outPipe[1])
         // The state is small (well under a pipe buffer); a hook that does not read it must not block us.
         _ = cb_fcntl_setfl(inPipe[1], O_NONBLOCK)
-        _ = input.withCString { write(inPipe[1], $0, strlen($0)) }
+        // A hook may exit (or fail to exec) before reading it: EPIPE, not SIGPIPE.
+        _ = input.withCString { cb_write_nosigpipe(inPipe[1], $0, strlen($0)) }
         close(inPipe[1])
         let deadline = hook.timeout.map { Clock.monotonicMillis() + Int64($0) * 1000 }
         var output: [UInt8] = []
@@ -85,12 +86,23 @@ enum HookRunner {
 enum Exec {
     /// execve with Swift strings; returns only on failure (errno set).
     static func execve(_ path: String, _ argv: [String], _ env: [String]) {
-        var cargv = argv.map { strdup($0) } + [nil]
-        var cenv = env.map { strdup($0) } + [nil]
-        _ = Glibc.execve(path, &cargv, &cenv)
+        // Plain buffers rather than [UnsafeMutablePointer<CChar>?]: that array
+        // type is not one the standard library has ready, so its first use
+        // makes the Swift runtime demangle and build its metadata (tens of
+        // microseconds), and this runs on every container start.
+        func cStrings(_ strings: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+            let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: strings.count + 1)
+            for i in 0..<strings.count { p[i] = strdup(strings[i]) }
+            p[strings.count] = nil
+            return p
+        }
+        let cargv = cStrings(argv), cenv = cStrings(env)
+        _ = Glibc.execve(path, cargv, cenv)
         let saved = errno
-        cargv.forEach { free($0) }
-        cenv.forEach { free($0) }
+        for i in 0..<argv.count { free(cargv[i]) }
+        for i in 0..<env.count { free(cenv[i]) }
+        cargv.deallocate()
+        cenv.deallocate()
         errno = saved
     }
 

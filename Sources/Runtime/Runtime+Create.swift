@@ -123,6 +123,7 @@ extension Runtime {
             if usedCgroupFD == 0 { try cg?.add(pid) }
             if plan.isNew(.user) { try writeIDMaps(pid: pid, spec.linux!) }
             parentSync.send(.go)
+            ExecutableSeal.leavePrivateNamespace()
 
             _ = try parentSync.expect(.hooks, orElse: "container init exited unexpectedly during create")
             // The environment exists by now; the validation suite (hooks_stdin) expects

@@ -85,6 +85,7 @@ extension Runtime {
         do throws(RuntimeError) {
             if usedCgroupFD == 0, let cg { try cg.add(pid) }
             parentSync.send(.go)
+            ExecutableSeal.leavePrivateNamespace()
             // EOF means the process exec'd (the socket is close-on-exec).
             while let (tag, text, passed) = parentSync.receiveWithFD() {
                 defer { if passed >= 0 { close(passed) } }

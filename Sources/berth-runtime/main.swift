@@ -37,6 +37,9 @@ func fail(_ message: String, log: RuntimeLog) -> Never {
 }
 
 func main() -> Never {
+// create, run and exec re-execute through a read-only view of this binary
+// (ExecutableSeal); done in C before anything else when it can be.
+cb_seal_reexec(CommandLine.argc, CommandLine.unsafeArgv)
 var log = RuntimeLog()
 do {
     let (globals, rest) = try parse(CommandLine.arguments.dropFirst(), globalOptions)

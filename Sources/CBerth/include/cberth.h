@@ -74,6 +74,18 @@ int cb_poll2(int a, int b, int timeout_ms);
 // Signals
 int cb_sigmask_block_all(void *old /* sigset_t* or NULL */);
 int cb_sigmask_unblock_all(void);
+// berth-runtime's fast path into ExecutableSeal (see ExecutableSeal.swift):
+// for create, run and exec, before any Swift work, re-executes the binary
+// through a read-only bind mount of itself in a private mount namespace.
+// Returns only when it did not (another command, already sealed, or a step
+// failed, in which case everything is undone and the Swift side tries again
+// and logs why).
+void cb_seal_reexec(int argc, char **argv);
+
+// write(2) that reports a closed pipe as EPIPE instead of killing the caller
+// with SIGPIPE (a hook that exits without reading its stdin).
+ssize_t cb_write_nosigpipe(int fd, const void *buf, size_t len);
+
 // Installs a handler that writes the signal number to a self-pipe for each
 // signal in 1..64 except KILL/STOP/CHLD-if-excluded; returns the read end.
 int cb_signal_forwarding_pipe(int include_chld);

@@ -20,7 +20,7 @@ extension Cgroups {
     static func removeTree(root: String, path: String) throws(RuntimeError) {
         let full = root + path
         // Children first (a container may have made sub-cgroups of its own).
-        for name in FS.listDirectory(full) where FS.isDirectory(full + "/" + name) {
+        for name in FS.listSubdirectories(full) {
             try removeTree(root: root, path: path + "/" + name)
         }
         try removeDirectory(full)

@@ -17,17 +17,44 @@ enum CgroupHost {
         // The last mount on a mount point is the visible one: a tmpfs covering
         // /sys/fs/cgroup/unified (as benchmarks and some hosts do) hides the cgroup2
         // mount below it even though mountinfo still lists that mount.
-        var visible: [String: (type: Substring, options: Substring)] = [:]
+        var visible: [String: (type: String, options: String)] = [:]
         var order: [String] = []
-        let mounts = (try? FS.readString("/proc/self/mountinfo")) ?? ""
-        for line in mounts.split(separator: "\n") {
-            guard let sep = line.find(" - ") else { continue }
-            let left = line[..<sep.lowerBound].split(separator: " ")
-            let right = line[sep.upperBound...].split(separator: " ")
-            guard left.count >= 5, right.count >= 3 else { continue }
-            let mountPoint = String(left[4])
-            if visible[mountPoint] == nil { order.append(mountPoint) }
-            visible[mountPoint] = (right[0], right[2])
+        // Parsed as bytes: mountinfo has dozens of lines, and walking it by
+        // Character (grapheme breaking) cost more than the rest of this
+        // function. Fields are separated by single spaces (mountinfo escapes
+        // spaces in paths as \040); " - " ends the optional fields.
+        let mounts = (try? FS.readBytes("/proc/self/mountinfo")) ?? []
+        mounts.withUnsafeBufferPointer { b in
+            var lineStart = 0
+            while lineStart < b.count {
+                var lineEnd = lineStart
+                while lineEnd < b.count && b[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                defer { lineStart = lineEnd + 1 }
+                // Fields 4 (mount point) before the separator, 0 (type) and 2 (super options) after.
+                var mountPoint: Range<Int>?, type: Range<Int>?, options: Range<Int>?
+                var index = 0, afterSeparator = false
+                var i = lineStart
+                while i < lineEnd {
+                    if b[i] == UInt8(ascii: " ") { i += 1; continue }
+                    var j = i
+                    while j < lineEnd && b[j] != UInt8(ascii: " ") { j += 1 }
+                    if !afterSeparator && j - i == 1 && b[i] == UInt8(ascii: "-") {
+                        afterSeparator = true
+                        index = 0
+                    } else {
+                        if !afterSeparator && index == 4 { mountPoint = i..<j }
+                        if afterSeparator && index == 0 { type = i..<j }
+                        if afterSeparator && index == 2 { options = i..<j }
+                        index += 1
+                    }
+                    i = j
+                }
+                guard let mountPoint, let type, let options else { continue }
+                let key = String(decoding: UnsafeBufferPointer(rebasing: b[mountPoint]), as: UTF8.self)
+                if visible[key] == nil { order.append(key) }
+                visible[key] = (String(decoding: UnsafeBufferPointer(rebasing: b[type]), as: UTF8.self),
+                                String(decoding: UnsafeBufferPointer(rebasing: b[options]), as: UTF8.self))
+            }
         }
         var controllers: [String: String] = [:]
         var unified: String?

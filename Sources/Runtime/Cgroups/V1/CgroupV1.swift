@@ -18,7 +18,10 @@ struct CgroupV1: Cgroup {
     var directories: [String] {
         var seen = Set<String>()
         var dirs: [String] = []
-        for (_, mount) in controllers.sorted(by: { $0.key < $1.key }) where seen.insert(mount).inserted {
+        // Sorted keys rather than sorted (key, value) pairs: same order, and no
+        // generic metadata for an array of tuples to build at run time.
+        for key in controllers.keys.sorted() {
+            guard let mount = controllers[key], seen.insert(mount).inserted else { continue }
             dirs.append(mount + path)
         }
         if let unified, seen.insert(unified).inserted { dirs.append(unified + path) }

@@ -235,7 +235,7 @@ import Testing
         #expect(ok.defaultRegistry == "registry.local:5000")
         #expect(ok.insecureRegistries == ["a:5000"])
         #expect(ok.registryMirrors == [])
-        #expect(throws: DaemonError("c.json: unknown configuration key \"insecure-registries\" (known: caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)")) {
+        #expect(throws: DaemonError("c.json: unknown configuration key \"insecure-registries\" (known: bip, bridge, caFiles, defaultRegistry, insecureRegistries, logLevel, registryMirrors)")) {
             try DaemonConfig.parse(Array(#"{"insecure-registries":[]}"#.utf8), source: "c.json")
         }
         #expect(throws: DaemonError("c.json: caFiles: expected an array, got the string \"x\"")) {

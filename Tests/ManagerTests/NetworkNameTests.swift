@@ -112,6 +112,8 @@ import Testing
             for name in ["hosts", "resolv.conf", "hostname"] {
                 #expect(access(n.d.root + "/containers/" + id + "/" + name, R_OK) == 0, "\(name)")
             }
+            #expect(try n.inspect(id, "{{.HostsPath}} {{.ResolvConfPath}} {{.HostnamePath}}")
+                        == ["hosts", "resolv.conf", "hostname"].map { n.d.root + "/containers/" + id + "/" + $0 }.joined(separator: " "))
             r = try n.berth(["exec", id, "sh", "-c", "echo 1.2.3.4 x >> /etc/hosts"])
             #expect(r.status != 0 && r.err.contains("Read-only file system"), "\(r)")
             // --network none: no address of its own; host: the host's files.

@@ -123,6 +123,13 @@ extension ContainerService {
         }
     }
 
+    /// Where inspect's HostsPath, ResolvConfPath and HostnamePath point: the file
+    /// once a start wrote it ("" before, as in Docker; a `container:` container's are the other's).
+    func nameFilePath(_ r: ContainerRecord, _ name: String) -> String {
+        let path = paths.persistent + "/" + r.id + "/" + name
+        return access(path, F_OK) == 0 ? path : ""
+    }
+
     private func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
 
     /// A host file's text ("" when it is missing: the renderers then use Docker's defaults).

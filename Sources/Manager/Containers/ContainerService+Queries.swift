@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Network
 import OCI
 import RPC
 
@@ -119,7 +120,9 @@ extension ContainerService {
         var fields: [(String, JSONValue)] = [
             ("Id", .string(r.id)), ("Created", .string(Self.time(r.created))), ("Path", .string(r.path)),
             ("Args", .array(r.args.map(JSONValue.string))), ("State", state), ("Image", .string(r.imageID)),
-            ("ResolvConfPath", ""), ("HostnamePath", ""), ("HostsPath", ""), ("LogPath", .string(r.logPath)),
+            ("ResolvConfPath", .string(nameFilePath(r, ContainerFileWriter.resolvConfName))),
+            ("HostnamePath", .string(nameFilePath(r, ContainerFileWriter.hostnameName))),
+            ("HostsPath", .string(nameFilePath(r, ContainerFileWriter.hostsName))), ("LogPath", .string(r.logPath)),
             ("Name", .string("/" + r.name)), ("RestartCount", .int(Int64(r.restartCount))),
             ("Driver", .string(images.snapshotter.name)), ("Platform", "linux"), ("MountLabel", ""), ("ProcessLabel", ""),
             ("AppArmorProfile", ""), ("ExecIDs", execIDs.isEmpty ? .null : .array(execIDs.map(JSONValue.string))),

@@ -71,8 +71,8 @@ let package = Package(
         // static C init that `--init` bind-mounts into a container as PID 1.
         .target(name: "ContainerSpec", dependencies: ["OCI", "RPC", "Content", "CBerth"]),
         .executableTarget(name: "berth-init", linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
-        .executableTarget(name: "berthd", dependencies: ["Manager", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "berth", dependencies: ["Manager", "RPC", "OCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "berthd", dependencies: ["Manager", "RPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "berth", dependencies: ["RPC", "OCI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ContainerSpecTests", dependencies: ["ContainerSpec", "RPC", "Content", "OCI", "CSeccomp"]),
         .testTarget(name: "ContentTests", dependencies: ["Content", "Registry", "OCI"]),
         .testTarget(name: "UnpackTests", dependencies: ["Unpack", "Snapshots", "Metadata", "Content", "CArchive", "OCI"]),

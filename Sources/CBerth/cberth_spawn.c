@@ -1,6 +1,6 @@
-// fork+exec for berth-shim: the runtime (and anything else the shim runs) is
-// started from here so that the child, between fork and execve, only makes
-// async-signal-safe calls.
+// fork+exec for berth-shim and berthd: the runtime, the shim, CNI plugins
+// (anything they run) are started from here so that the child, between
+// vfork and execve, only makes async-signal-safe calls.
 #define _GNU_SOURCE
 #include "cberth.h"
 
@@ -17,19 +17,15 @@
 #define SYS_close_range 436
 #endif
 
-pid_t cb_spawn(const char *path, char *const argv[], char *const envp[],
-               int fd0, int fd1, int fd2) {
-    sigset_t all, old;
-    sigfillset(&all);
-    if (sigprocmask(SIG_SETMASK, &all, &old) != 0) return -1;
-    pid_t pid = fork();
-    if (pid != 0) {
-        int saved = errno;
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        errno = saved;
-        return pid;
-    }
-    // Child: default dispositions for every signal, then an empty mask.
+// The child's side of cb_spawn. A function of its own that never returns:
+// after vfork the child runs on the parent thread's stack, so it must not
+// write into cb_spawn's frame (the parent's `old` mask lives there) and must
+// end in execve or _exit.
+__attribute__((noinline, noreturn))
+static void spawn_child(const char *path, char *const argv[], char *const envp[],
+                        int fd0, int fd1, int fd2) {
+    // Default dispositions for every signal (the child has its own copy of the
+    // handler table: vfork does not share it), then an empty mask.
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -61,6 +57,25 @@ pid_t cb_spawn(const char *path, char *const argv[], char *const envp[],
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(path, argv, envp);
     _exit(127);
+}
+
+// vfork, not fork: berthd is large and multi-threaded, and fork copies its
+// page tables (and makes every thread take copy-on-write faults afterwards)
+// only for the child to exec at once; vfork shares the memory and suspends
+// the calling thread until the child has exec'd or exited, as glibc's
+// posix_spawn does. Every signal stays blocked until the child has reset
+// the dispositions, so no handler of the parent runs on the shared memory.
+pid_t cb_spawn(const char *path, char *const argv[], char *const envp[],
+               int fd0, int fd1, int fd2) {
+    sigset_t all, old;
+    sigfillset(&all);
+    if (sigprocmask(SIG_SETMASK, &all, &old) != 0) return -1;
+    pid_t pid = vfork();
+    if (pid == 0) spawn_child(path, argv, envp, fd0, fd1, fd2);
+    int saved = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return pid;
 }
 
 int cb_signalfd_chld(void) {

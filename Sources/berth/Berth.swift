@@ -1,5 +1,5 @@
 import ArgumentParser
-import Manager
+import RPC
 
 /// The root command. A new command is a ParsableCommand in Commands/ (one
 /// per file, `@OptionGroup var global: GlobalOptions`, a `run()` that calls

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Manager
+import RPC
 
 /// berthd, the manager daemon: argument parsing and wiring only; the daemon's
 /// life is Manager's Daemon (docs/berthd-api.md).

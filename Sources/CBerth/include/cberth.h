@@ -129,10 +129,10 @@ int cb_bpf_attach_device_program(int prog_fd, int cgroup_fd);
 // eventfd(0, EFD_CLOEXEC), for cgroup v1 OOM notifications (also in cberth_bpf.c).
 int cb_eventfd_cloexec(void);
 
-// berth-shim (cberth_spawn.c). cb_spawn: blocks all signals, forks; the child
+// berth-shim and berthd (cberth_spawn.c). cb_spawn: blocks all signals, vforks; the child
 // resets every disposition to default, makes fd0/fd1/fd2 its stdio (-1 means
 // /dev/null), closes every other fd, unblocks signals and execve's path.
-// Returns the child's pid (-1 and errno on fork failure; exec failure is exit 127).
+// Returns the child's pid (-1 and errno on vfork failure; exec failure is exit 127).
 pid_t cb_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2);
 // malloc_trim(0): freed heap memory back to the system (berthd after a pull).
 int cb_malloc_trim(void);

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Manager
 import OCI
 import RPC
 

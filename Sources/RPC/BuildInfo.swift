@@ -1,6 +1,9 @@
 import Glibc
 
 /// What this build of Berth is, for `berth version`, `berthd --version` and `info`.
+/// In RPC rather than Manager so that the `berth` CLI need not link Manager
+/// (and with it SQLite, libcurl, libarchive, libcrypto: 40-odd shared
+/// libraries loaded at every start of the CLI).
 public enum BuildInfo {
     public static let version = "0.1.0"
     /// The commit the binaries were built from; SwiftPM has no way to stamp

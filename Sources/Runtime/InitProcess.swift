@@ -15,6 +15,8 @@ struct InitPlan {
     let noPivot: Bool
     let preserveFDs: Int32
     let caps: Capability.Sets?
+    /// linux.seccomp compiled by the runtime before the clone (SeccompCache).
+    let seccompProgram: SeccompProgram?
     let log: RuntimeLog
 
     func has(_ k: NamespaceKind) -> Bool { namespaces.contains { $0.0 == k } }
@@ -118,8 +120,8 @@ enum InitProcess {
         let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
         let executable = try Exec.lookPath(p.args![0], env: env)
         if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) set in config.json failed") }
-        try ProcessSetup.finish(p, caps: plan.caps, seccomp: plan.spec.linux?.seccomp, setgroupsAllowed: setgroupsAllowed(plan),
-                                log: plan.log, sync: sync)
+        try ProcessSetup.finish(p, caps: plan.caps, seccomp: plan.spec.linux?.seccomp, seccompProgram: plan.seccompProgram,
+                                setgroupsAllowed: setgroupsAllowed(plan), log: plan.log, sync: sync)
         umask(mode_t(p.user.umask ?? 0o022))
         try SecurityModules.applyOnExec(p)
         ProcessSetup.closeOnExec(from: 3 + plan.preserveFDs)

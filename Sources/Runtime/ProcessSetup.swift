@@ -26,13 +26,14 @@ enum ProcessSetup {
     /// without no_new_privs, loading a seccomp filter needs CAP_SYS_ADMIN, so it
     /// is loaded while we still have it; with no_new_privs it is loaded as late
     /// as possible, after the user switch.
-    static func finish(_ p: Process, caps: Capability.Sets?, seccomp: Seccomp?, setgroupsAllowed: Bool,
-                       log: RuntimeLog, sync: SyncChannel) throws(RuntimeError) {
+    /// `seccompProgram` is the profile compiled beforehand by the runtime (SeccompCache).
+    static func finish(_ p: Process, caps: Capability.Sets?, seccomp: Seccomp?, seccompProgram: SeccompProgram?,
+                       setgroupsAllowed: Bool, log: RuntimeLog, sync: SyncChannel) throws(RuntimeError) {
         let nnp = p.noNewPrivileges == true
-        if let seccomp, !nnp { try SeccompFilter.load(seccomp, log: log, sync: sync) }
+        if let seccomp, !nnp { try SeccompFilter.load(seccomp, program: seccompProgram, log: log, sync: sync) }
         try switchUser(p.user, caps: caps, setgroupsAllowed: setgroupsAllowed)
         if nnp { try check("prctl(PR_SET_NO_NEW_PRIVS)") { cb_set_no_new_privs() } }
-        if let seccomp, nnp { try SeccompFilter.load(seccomp, log: log, sync: sync) }
+        if let seccomp, nnp { try SeccompFilter.load(seccomp, program: seccompProgram, log: log, sync: sync) }
     }
 
     /// HOME from the container's /etc/passwd when the config leaves it unset, as runc does.

@@ -92,9 +92,14 @@ extension Runtime {
             let parentSync = SyncChannel(fd: lift(pair.parent.fd, above: opts.preserveFDs))
             let childSync = SyncChannel(fd: lift(pair.child.fd, above: opts.preserveFDs))
             fdsToClose.append(parentSync.fd)
+            // Compiled here, where --root (and its cache) is still reachable; the
+            // init only loads it, as late as ever.
+            let seccompProgram = spec.linux?.seccomp.flatMap {
+                SeccompCache.program($0, raw: bundle.raw["linux"]?["seccomp"], root: store.root, log: log)
+            }
             let plan = InitPlan(spec: spec, process: process, rootfs: bundle.rootfs, fifoFD: fifoFD, namespaces: namespaces,
                                 cgroupPath: cgroupPath, cgroupHost: host, consoleSocket: consoleSocket, noPivot: opts.noPivot,
-                                preserveFDs: opts.preserveFDs, caps: caps, log: log)
+                                preserveFDs: opts.preserveFDs, caps: caps, seccompProgram: seccompProgram, log: log)
 
             // execCPUAffinity.initial: where the process runs until it reaches its cgroup.
             try Scheduling.setAffinity(process.execCPUAffinity?.initial, field: "initial")

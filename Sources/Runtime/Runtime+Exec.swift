@@ -66,6 +66,9 @@ extension Runtime {
         let cgroupFD = cg?.cloneFD().map { lift($0, above: opts.preserveFDs) }
         defer { if let fd = cgroupFD { close(fd) } }
 
+        // Compiled before the clone: the exec process joins the container's mount
+        // namespace, where --root and its cache are out of reach.
+        let seccompProgram = seccomp.flatMap { SeccompCache.program($0, raw: s.config["seccomp"], root: store.root, log: log) }
         var usedCgroupFD: Int32 = 0
         var pidfd: Int32 = -1
         let pidNamespace = joins.first { $0.0 == .pid }.map { _ in "/proc/\(s.pid)/ns/pid" }
@@ -75,7 +78,7 @@ extension Runtime {
             if p == 0 {
                 parentSync.close()
                 ExecProcess.run(process, joins: joins, consoleSocket: consoleSocket, caps: caps, seccomp: seccomp,
-                                preserveFDs: opts.preserveFDs, log: log, sync: childSync)
+                                seccompProgram: seccompProgram, preserveFDs: opts.preserveFDs, log: log, sync: childSync)
             }
             return p
         }
@@ -156,7 +159,8 @@ extension Runtime {
 /// The exec'd process, from the clone to execve.
 enum ExecProcess {
     static func run(_ p: Process, joins: [(NamespaceKind, Int32)], consoleSocket: Int32?, caps: Capability.Sets?,
-                    seccomp: Seccomp?, preserveFDs: Int32, log: RuntimeLog, sync: SyncChannel) -> Never {
+                    seccomp: Seccomp?, seccompProgram: SeccompProgram?, preserveFDs: Int32, log: RuntimeLog,
+                    sync: SyncChannel) -> Never {
         do throws(RuntimeError) {
             _ = cb_set_pdeathsig(SIGKILL)
             _ = try sync.expect(.go, orElse: "runtime went away during exec")
@@ -180,7 +184,7 @@ enum ExecProcess {
             let env = ProcessSetup.environment(p.env ?? [], uid: p.user.uid)
             let executable = try Exec.lookPath(p.args![0], env: env)
             if chdir(p.cwd) != 0 { throw RuntimeError.sys("chdir to cwd (\(p.cwd.debugDescription)) failed") }
-            try ProcessSetup.finish(p, caps: caps, seccomp: seccomp, setgroupsAllowed: FS.readTrimmed("/proc/self/setgroups") != "deny",
+            try ProcessSetup.finish(p, caps: caps, seccomp: seccomp, seccompProgram: seccompProgram, setgroupsAllowed: FS.readTrimmed("/proc/self/setgroups") != "deny",
                                     log: log, sync: sync)
             umask(mode_t(p.user.umask ?? 0o022))
             try SecurityModules.applyOnExec(p)

@@ -65,58 +65,80 @@ enum SeccompFilter {
         return seccomp_arch_resolve_name(String(name.dropFirst(10)).lowercased())
     }
 
-    /// Builds the filter and loads it into the calling process. With a
-    /// SCMP_ACT_NOTIFY rule, sends the listener fd over `sync` and waits until
-    /// the runtime has handed it to the seccomp agent.
-    static func load(_ s: Seccomp, log: RuntimeLog, sync: SyncChannel) throws(RuntimeError) {
+    /// Whether the profile hands a listener fd to an agent (SCMP_ACT_NOTIFY).
+    static func usesNotify(_ s: Seccomp) -> Bool {
+        s.defaultAction == "SCMP_ACT_NOTIFY" || (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
+    }
+
+    /// Builds the libseccomp filter context for the profile; the caller releases it.
+    static func build(_ s: Seccomp, log: RuntimeLog) throws(RuntimeError) -> scmp_filter_ctx {
         let defaultAction = try action(s.defaultAction, errnoRet: nil, defaultErrno: s.defaultErrnoRet)
         guard let ctx = seccomp_init(defaultAction) else { throw RuntimeError("linux.seccomp: seccomp_init failed") }
+        do throws(RuntimeError) {
+            // no_new_privs is the config's decision (process.noNewPrivileges), not libseccomp's.
+            _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
+            for arch in s.architectures ?? [] {
+                let r = seccomp_arch_add(ctx, archToken(arch))
+                if r < 0 && r != -EEXIST { throw RuntimeError("linux.seccomp: add architecture \(arch): \(errnoText(-r))") }
+            }
+            for f in s.flags ?? [] {
+                let attr: scmp_filter_attr
+                switch f {
+                case "SECCOMP_FILTER_FLAG_TSYNC": attr = SCMP_FLTATR_CTL_TSYNC
+                case "SECCOMP_FILTER_FLAG_LOG": attr = SCMP_FLTATR_CTL_LOG
+                case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": attr = SCMP_FLTATR_CTL_SSB
+                default: throw RuntimeError("linux.seccomp.flags: \(f) is not supported by this libseccomp")
+                }
+                let r = seccomp_attr_set(ctx, attr, 1)
+                if r < 0 { throw RuntimeError("linux.seccomp.flags: \(f): \(errnoText(-r))") }
+            }
+            for call in s.syscalls ?? [] {
+                let act = try action(call.action, errnoRet: call.errnoRet, defaultErrno: nil)
+                // libseccomp refuses a rule whose action is the default one; it is a no-op anyway.
+                if act == defaultAction { continue }
+                let conditions: [scmp_arg_cmp] = (call.args ?? []).map {
+                    scmp_arg_cmp(arg: $0.index, op: operators[$0.op]!, datum_a: $0.value, datum_b: $0.valueTwo ?? 0)
+                }
+                for name in call.names {
+                    let nr = seccomp_syscall_resolve_name(name)
+                    if nr == __NR_SCMP_ERROR {
+                        log.debug("seccomp: unknown syscall \(name.debugDescription), skipping it")
+                        continue
+                    }
+                    // Conditions on distinct arguments form one rule (all must match);
+                    // several conditions on the same argument become one rule each
+                    // (any may match), which is how runc reads such profiles.
+                    let indices = Set(conditions.map(\.arg))
+                    if indices.count == conditions.count {
+                        try add(ctx, act, nr, conditions, name)
+                    } else {
+                        for c in conditions { try add(ctx, act, nr, [c], name) }
+                    }
+                }
+            }
+        } catch {
+            seccomp_release(ctx)
+            throw error
+        }
+        return ctx
+    }
+
+    /// Loads the filter into the calling process: `program`, compiled before
+    /// (SeccompCache), when there is one, otherwise the profile through
+    /// libseccomp. With a SCMP_ACT_NOTIFY rule, sends the listener fd over
+    /// `sync` and waits until the runtime has handed it to the seccomp agent.
+    static func load(_ s: Seccomp, program: SeccompProgram?, log: RuntimeLog, sync: SyncChannel) throws(RuntimeError) {
+        if let program {
+            let r = program.bytes.withUnsafeBytes { cb_seccomp_set_filter($0.baseAddress, $0.count, program.flags) }
+            if r == 0 { return }
+            // Nothing was installed; libseccomp tries again and reports its own error.
+            log.debug("seccomp: loading the precompiled filter failed (\(errnoText(errno))), compiling it again")
+        }
+        let ctx = try build(s, log: log)
         defer { seccomp_release(ctx) }
-        // no_new_privs is the config's decision (process.noNewPrivileges), not libseccomp's.
-        _ = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
-        for arch in s.architectures ?? [] {
-            let r = seccomp_arch_add(ctx, archToken(arch))
-            if r < 0 && r != -EEXIST { throw RuntimeError("linux.seccomp: add architecture \(arch): \(errnoText(-r))") }
-        }
-        for f in s.flags ?? [] {
-            let attr: scmp_filter_attr
-            switch f {
-            case "SECCOMP_FILTER_FLAG_TSYNC": attr = SCMP_FLTATR_CTL_TSYNC
-            case "SECCOMP_FILTER_FLAG_LOG": attr = SCMP_FLTATR_CTL_LOG
-            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": attr = SCMP_FLTATR_CTL_SSB
-            default: throw RuntimeError("linux.seccomp.flags: \(f) is not supported by this libseccomp")
-            }
-            let r = seccomp_attr_set(ctx, attr, 1)
-            if r < 0 { throw RuntimeError("linux.seccomp.flags: \(f): \(errnoText(-r))") }
-        }
-        for call in s.syscalls ?? [] {
-            let act = try action(call.action, errnoRet: call.errnoRet, defaultErrno: nil)
-            // libseccomp refuses a rule whose action is the default one; it is a no-op anyway.
-            if act == defaultAction { continue }
-            let conditions: [scmp_arg_cmp] = (call.args ?? []).map {
-                scmp_arg_cmp(arg: $0.index, op: operators[$0.op]!, datum_a: $0.value, datum_b: $0.valueTwo ?? 0)
-            }
-            for name in call.names {
-                let nr = seccomp_syscall_resolve_name(name)
-                if nr == __NR_SCMP_ERROR {
-                    log.debug("seccomp: unknown syscall \(name.debugDescription), skipping it")
-                    continue
-                }
-                // Conditions on distinct arguments form one rule (all must match);
-                // several conditions on the same argument become one rule each
-                // (any may match), which is how runc reads such profiles.
-                let indices = Set(conditions.map(\.arg))
-                if indices.count == conditions.count {
-                    try add(ctx, act, nr, conditions, name)
-                } else {
-                    for c in conditions { try add(ctx, act, nr, [c], name) }
-                }
-            }
-        }
         let r = seccomp_load(ctx)
         if r < 0 { throw RuntimeError("linux.seccomp: load the filter: \(errnoText(-r))") }
-        let usesNotify = s.defaultAction == "SCMP_ACT_NOTIFY" || (s.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
-        guard usesNotify else { return }
+        guard usesNotify(s) else { return }
         let listener = seccomp_notify_fd(ctx)
         if listener < 0 { throw RuntimeError("linux.seccomp: get the notify fd: \(errnoText(-listener))") }
         sync.send(.seccompFD, fd: listener)

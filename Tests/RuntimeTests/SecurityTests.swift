@@ -44,6 +44,71 @@ struct SecurityTests {
         #expect(r.stdout.contains("touch-ok"), "\(r)")
     }
 
+    /// berth-runtime keeps the BPF libseccomp compiled under `<root>/seccomp cache`
+    /// (SeccompCache.swift): the second create with the same profile loads it
+    /// directly, and an entry that is damaged is never used, only replaced.
+    @Test func compiledFilterIsCachedAndCheckedOnUse() throws {
+        if TestEnv.isRunc { return }
+        let sb = try Sandbox("seccomp-cache", patch: [
+            "root": ["readonly": false],
+            "process": ["args": ["sh", "-c", "mkdir /tmp/x; echo rc=$?; touch /tmp/y && echo touch-ok"]],
+            "linux": ["seccomp": ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                                  "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13]]]],
+        ])
+        defer { sb.cleanup() }
+        let cache = sb.root + "/seccomp cache"
+        let logPath = sb.root + "/../runtime.log"
+        /// Runs the container; the filter must deny mkdir with EACCES and allow the rest.
+        func runChecked(_ hint: String) -> String {
+            try? FileManager.default.removeItem(atPath: logPath)
+            let r = sb.run(["--debug", "--log", logPath, "run", "--bundle", sb.bundle, sb.newID(hint)])
+            #expect(r.status == 0, "\(r)")
+            #expect(r.stderr.contains("Permission denied"), "\(r)")
+            #expect(r.stdout.contains("rc=1"), "\(r)")
+            #expect(r.stdout.contains("touch-ok"), "\(r)")
+            return (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        }
+        func entryPath() throws -> String {
+            let names = try FileManager.default.contentsOfDirectory(atPath: cache)
+            #expect(names.count == 1, "\(names)")
+            return cache + "/" + (names.first ?? "")
+        }
+
+        #expect(!runChecked("first").contains("compiled filter from"))
+        let path = try entryPath()
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(original.count > 48 && (original.count - 48) > 0)
+        let attrs = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attrs[.posixPermissions] as? Int) == 0o600)
+
+        // Second run: loaded from the entry, which stays as it was.
+        #expect(runChecked("second").contains("compiled filter from"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original)
+
+        // Damaged entries: the top byte of the last instruction's return value
+        // flipped (a different action if it were loaded), a byte of the stored
+        // input flipped, the entry truncated (at the end of the input, and
+        // half-way into the header). Each is ignored and replaced by the
+        // intact entry, and the container behaves as configured.
+        var flippedProgram = original
+        flippedProgram[flippedProgram.count - 1] ^= 0xff
+        var flippedInput = original
+        flippedInput[60] ^= 0x01
+        let damaged: [(String, Data)] = [
+            ("program", flippedProgram), ("input", flippedInput),
+            ("truncated", original.prefix(original.count - 8 * 5)), ("header", original.prefix(20)), ("empty", Data()),
+        ]
+        for (what, bytes) in damaged {
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let log = runChecked("damaged-" + what)
+            #expect(!log.contains("compiled filter from"), "\(what): \(log)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original, "\(what): entry not rewritten")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache).count == 1)
+        // The cache is no container: `list` does not show it.
+        #expect(sb.run(["list", "-q"]).stdout == "")
+    }
+
     @Test func defaultErrnoAndArgumentFilter() throws {
         // personality(0xffffffff) only queries; the rule denies any other argument.
         let sb = try Sandbox("seccomp-args", patch: [

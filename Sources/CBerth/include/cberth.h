@@ -151,4 +151,14 @@ pid_t cb_fork(void);
 // must not exist). 0, or -errno with nothing left behind (cberth_netns.c).
 int cb_netns_create(const char *path);
 
+// The seccomp filter cache (cberth_seccache.c). SHA-256 of a buffer; the
+// main program's GNU build id (its length, or -1 when it has none); and
+// seccomp(SECCOMP_SET_MODE_FILTER) with a compiled classic BPF program of
+// `bytes` bytes (a multiple of sizeof(struct sock_filter)).
+void cb_sha256(const void *data, size_t len, uint8_t out[32]);
+int cb_build_id(uint8_t *out, size_t cap);
+int cb_seccomp_set_filter(const void *insns, size_t bytes, unsigned int flags);
+// An anonymous close-on-exec memory file (memfd_create).
+int cb_memfd(const char *name);
+
 #endif

@@ -128,7 +128,8 @@ public enum ShimCommand {
         let config = ShimConfig(id: o.id, bundle: bundle, runtime: o.runtime.map(Sys.absolute) ?? defaultRuntime(),
                                 runtimeRoot: o.runtimeRoot.map(Sys.absolute), socketPath: socketPath,
                                 eventsAddress: o.events.flatMap { $0.isEmpty ? nil : $0 },
-                                eventQueueCapacity: getenv("BERTH_SHIM_EVENT_QUEUE").flatMap { Int(String(cString: $0)) } ?? 1024)
+                                eventQueueCapacity: getenv("BERTH_SHIM_EVENT_QUEUE").flatMap { Int(String(cString: $0)) } ?? 1024,
+                                unclaimedSeconds: getenv("BERTH_SHIM_UNCLAIMED_SECONDS").flatMap { Int(String(cString: $0)) } ?? 30)
         let ready = try Sys.pipe()
         let pid = cb_fork()
         if pid < 0 { throw Sys.fail("fork") }

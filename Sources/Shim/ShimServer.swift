@@ -14,11 +14,15 @@ public struct ShimConfig: Sendable {
     public var eventsAddress: String?
     /// How many undelivered events are kept (BERTH_SHIM_EVENT_QUEUE, default 1024).
     public var eventQueueCapacity: Int
+    /// How long a shim with no container and no client waits before it leaves
+    /// (BERTH_SHIM_UNCLAIMED_SECONDS, default 30): its manager died between
+    /// `start` and `create`, and nobody will ever claim it.
+    public var unclaimedSeconds: Int
 
     public init(id: String, bundle: String, runtime: String, runtimeRoot: String?, socketPath: String,
-                eventsAddress: String? = nil, eventQueueCapacity: Int = 1024) {
+                eventsAddress: String? = nil, eventQueueCapacity: Int = 1024, unclaimedSeconds: Int = 30) {
         self.id = id; self.bundle = bundle; self.runtime = runtime; self.runtimeRoot = runtimeRoot; self.socketPath = socketPath
-        self.eventsAddress = eventsAddress; self.eventQueueCapacity = eventQueueCapacity
+        self.eventsAddress = eventsAddress; self.eventQueueCapacity = eventQueueCapacity; self.unclaimedSeconds = unclaimedSeconds
     }
 }
 
@@ -74,6 +78,8 @@ public final class ShimServer {
     var logPath: String?
     var quit = false
     var busy = true
+    /// Since when the shim has had neither a container nor a client (monotonic ms).
+    var unclaimedSince: Int64?
     /// The write end of the container's stdin pipe (create with stdin: true).
     var stdinFD: Int32 = -1
     /// Connections that attached to the output.
@@ -153,6 +159,10 @@ public final class ShimServer {
             var timeout: Int32 = busy ? 1000 : -1
             let retry = events.timeout()
             if retry >= 0 && (timeout < 0 || retry < timeout) { timeout = retry }
+            if let left = unclaimedMillisLeft() {
+                if left <= 0 { break }
+                if timeout < 0 || left < Int64(timeout) { timeout = Int32(left) }
+            }
             let n = poll(&fds, nfds_t(fds.count), timeout)
             if n < 0 { if errno == EINTR { continue }; break }
             if n == 0 {
@@ -190,6 +200,16 @@ public final class ShimServer {
             setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             if Clock.monotonicMillis() < deadline { _ = Sys.writeAll(c.fd, c.out) }
         }
+    }
+
+    /// While nothing claims the shim (no container created, no client connected):
+    /// the milliseconds it has left before it leaves; nil once claimed.
+    func unclaimedMillisLeft() -> Int64? {
+        guard status == .none, clients.isEmpty else { unclaimedSince = nil; return nil }
+        let now = Clock.monotonicMillis()
+        let since = unclaimedSince ?? now
+        unclaimedSince = since
+        return since + Int64(config.unclaimedSeconds) * 1000 - now
     }
 
     func accept() {

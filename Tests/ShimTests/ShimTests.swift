@@ -97,6 +97,23 @@ func logRecords(_ path: String) -> [[String: Any]] {
 
 @Suite("Shim")
 struct ShimTests {
+    /// A shim nobody claims (its manager died between `start` and `create`) leaves
+    /// by itself instead of waiting forever; one with a client connected stays.
+    @Test func unclaimedShimLeavesAndAClaimedOneStays() throws {
+        let env = ProcessInfo.processInfo.environment.merging(["BERTH_SHIM_UNCLAIMED_SECONDS": "1"]) { _, new in new }
+        let lone = try ShimSandbox("unclaimed", args: ["true"])
+        defer { lone.cleanup() }
+        let claimed = try ShimSandbox("claimed", args: ["true"])
+        defer { claimed.cleanup() }
+        let a = try lone.start(environment: env)
+        let b = try claimed.start(environment: env)
+        let client = try claimed.client()
+        #expect(eventually(timeout: 20) { !processAlive(a.pid) }, "the unclaimed shim is still running")
+        #expect(processAlive(b.pid), "the shim with a client left")
+        // Still serving after its unclaimed peer left.
+        #expect(throws: Never.self) { _ = try client.hello() }
+    }
+
     @Test func startDaemonizesAndSecondStartReturnsTheSameAddress() throws {
         let sb = try ShimSandbox("start", args: ["true"])
         defer { sb.cleanup() }

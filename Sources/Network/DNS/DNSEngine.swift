@@ -76,10 +76,7 @@ final class DNSEngine: @unchecked Sendable {
 
     func listen(network: String, address: IPv4Address, port: UInt16) throws -> UInt16 {
         stopListening(network: network)
-        let udp = try DNSSocket.listen(udp: true, address, port)
-        let bound = port == 0 ? DNSSocket.port(of: udp) : port
-        let tcp: Int32
-        do { tcp = try DNSSocket.listen(udp: false, address, bound) } catch { close(udp); throw error }
+        let (udp, tcp, bound) = try bindPair(address, port)
         let stopped = lock.locked { () -> Bool in
             if shared.stopping { return true }
             shared.nextListener += 1
@@ -92,6 +89,21 @@ final class DNSEngine: @unchecked Sendable {
         }
         wake()
         return bound
+    }
+
+    /// A UDP and a TCP socket on one port. Port 0 lets the system choose the UDP
+    /// port, which another program may hold for TCP: then another pair is tried.
+    private func bindPair(_ address: IPv4Address, _ port: UInt16) throws -> (Int32, Int32, UInt16) {
+        var attempt = 0
+        while true {
+            let udp = try DNSSocket.listen(udp: true, address, port)
+            let bound = port == 0 ? DNSSocket.port(of: udp) : port
+            do { return (udp, try DNSSocket.listen(udp: false, address, bound), bound) } catch {
+                close(udp)
+                attempt += 1
+                if port != 0 || attempt >= 8 { throw error }
+            }
+        }
     }
 
     func stopListening(network: String) {

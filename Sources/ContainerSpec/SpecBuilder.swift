@@ -140,7 +140,8 @@ public struct SpecBuilder: Sendable {
     public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 }
 
-func nonEmpty(_ s: String?) -> String? {
+/// nil for nil and "": an option the user left out (Docker treats both alike).
+public func nonEmpty(_ s: String?) -> String? {
     guard let s, !s.isEmpty else { return nil }
     return s
 }

@@ -1,4 +1,5 @@
 import CArchive
+import ContainerSpec
 import Content
 import Glibc
 import OCI
@@ -70,7 +71,6 @@ extension ContainerService {
         var config = base
         var c = base.config ?? ImageConfig.Config()
         let cc = r.config
-        func nonEmpty(_ s: String?) -> String? { (s ?? "").isEmpty ? nil : s }
         c.user = nonEmpty(cc.user)
         c.env = cc.env
         c.entrypoint = cc.entrypoint
@@ -114,13 +114,7 @@ extension ContainerService {
     /// beside the content store's ingests; its diffID (the uncompressed tar's digest).
     private func writeLayer(_ r: ContainerRecord) throws -> (blob: String, diffID: Digest, scratch: String) {
         let s = images.snapshotter
-        let upper: String, lowers: [String]
-        do {
-            upper = try s.upperDirectory(r.snapshotKey)
-            lowers = try s.lowerDirectories(r.snapshotKey)
-        } catch {
-            throw BerthError(.internal, "the filesystem of container \(r.shortID) is missing: \(error)")
-        }
+        let (upper, lowers) = try layerDirectories(r)
         let emptyBlob = images.content.path(of: Digest.sha256(of: [UInt8]()))
         let contentRoot = emptyBlob.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
         try Self.makeDirectory(contentRoot + "/ingest", mode: 0o700)

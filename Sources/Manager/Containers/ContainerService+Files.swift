@@ -19,17 +19,21 @@ import Unpack
 extension ContainerService {
     // MARK: diff
 
+    /// The container's writable layer and the image layers under it (diff, commit).
+    func layerDirectories(_ r: ContainerRecord) throws -> (upper: String, lowers: [String]) {
+        let s = images.snapshotter
+        do {
+            return (try s.upperDirectory(r.snapshotKey), try s.lowerDirectories(r.snapshotKey))
+        } catch {
+            throw BerthError(.internal, "the filesystem of container \(r.shortID) is missing: \(error)")
+        }
+    }
+
     /// `diff`: Docker's A/C/D lines, from the writable layer (FilesystemChanges).
     func diff(_ entry: ContainerEntry) throws -> [BerthAPI.ContainerChange] {
         let r = entry.record
         let s = images.snapshotter
-        let upper: String, lowers: [String]
-        do {
-            upper = try s.upperDirectory(r.snapshotKey)
-            lowers = try s.lowerDirectories(r.snapshotKey)
-        } catch {
-            throw BerthError(.internal, "the filesystem of container \(r.shortID) is missing: \(error)")
-        }
+        let (upper, lowers) = try layerDirectories(r)
         let changes = s.appliesWhiteoutsByDeleting
             ? try FilesystemChanges.trees(new: upper, old: lowers.first)
             : try FilesystemChanges.overlay(upper: upper, lowers: lowers)

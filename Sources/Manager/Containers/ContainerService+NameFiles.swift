@@ -130,8 +130,6 @@ extension ContainerService {
         return access(path, F_OK) == 0 ? path : ""
     }
 
-    private func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
-
     /// A host file's text ("" when it is missing: the renderers then use Docker's defaults).
     static func readText(_ path: String) -> String {
         FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""

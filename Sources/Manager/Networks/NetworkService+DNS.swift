@@ -52,10 +52,6 @@ extension NetworkService {
     /// The IPv4 `nameserver`s of the host's /etc/resolv.conf. berthd runs in the
     /// host's namespace, so loopback resolvers (systemd-resolved's 127.0.0.53) work.
     static func hostResolvers(_ path: String = "/etc/resolv.conf") -> [DNSUpstream] {
-        ContainerService.readText(path).split(separator: "\n").compactMap { line in
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard words.count >= 2, words[0] == "nameserver", let a = IPv4Address(words[1]) else { return nil }
-            return DNSUpstream(a)
-        }
+        ResolvConf.nameservers(in: ContainerService.readText(path)).compactMap { IPv4Address($0).map { DNSUpstream($0) } }
     }
 }

@@ -112,6 +112,9 @@ public enum ResolvConf {
     /// The host's file as Docker reads it: nameservers (invalid ones kept
     /// aside), the last search line (`domain` is its old name), every options
     /// line, and any other line copied as it is. Comments are dropped.
+    /// The valid `nameserver` addresses of a resolv.conf, in order (canonical text).
+    public static func nameservers(in text: String) -> [String] { Parsed(text).nameservers }
+
     struct Parsed {
         var nameservers: [String] = []
         var invalid: [String] = []

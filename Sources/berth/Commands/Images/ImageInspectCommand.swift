@@ -16,20 +16,9 @@ struct ImageInspectCommand: ParsableCommand {
 
     func run() throws {
         let client = try global.client()
-        let template = try format.map { try GoTemplate($0) }
-        var found: [JSONValue] = []
-        var failed = false
-        for name in images {
-            do {
-                let v = try client.call(BerthMethod.imageInspect.rawValue, try JSONValueEncoder().encode(BerthAPI.ImageRef(name: name)))
-                if let template { Output.line(try template.render(v)) } else { found.append(v) }
-            } catch let e as BerthError where e.fromDaemon {
-                BerthCLI.printError("Error response from daemon: \(e.message)")
-                failed = true
-            }
+        try Inspector(format: format).run(images) { name in
+            try client.call(BerthMethod.imageInspect.rawValue, try JSONValueEncoder().encode(BerthAPI.ImageRef(name: name)))
         }
-        if template == nil { Output.line(IndentedJSON.write(.array(found))) }
-        if failed { throw ExitCode(1) }
     }
 }
 

@@ -100,19 +100,8 @@ struct VolumeInspectCommand: ParsableCommand {
 
     func run() throws {
         let client = try global.client()
-        let template = try format.map { try GoTemplate($0) }
-        var found: [JSONValue] = []
-        var failed = false
-        for name in volumes {
-            do {
-                let v = try client.call(BerthMethod.volumeInspect.rawValue, try JSONValueEncoder().encode(BerthAPI.VolumeRef(name: name)))
-                if let template { Output.line(try template.render(v)) } else { found.append(v) }
-            } catch let e as BerthError where e.fromDaemon {
-                BerthCLI.printError("Error response from daemon: \(e.message)")
-                failed = true
-            }
+        try Inspector(format: format).run(volumes) { name in
+            try client.call(BerthMethod.volumeInspect.rawValue, try JSONValueEncoder().encode(BerthAPI.VolumeRef(name: name)))
         }
-        if template == nil { Output.line(IndentedJSON.write(.array(found))) }
-        if failed { throw ExitCode(1) }
     }
 }

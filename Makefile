@@ -41,15 +41,16 @@ demo: release
 # Unit tests, then the runtime suites (spec fixtures, lifecycle) against the
 # real binary on the real kernel; they need root.
 # The cgroup v2 suite runs the static release binary inside a VM.
+# scripts/swift-test.sh repeats any failures at the end of the output.
 test:
 	@scripts/install-deps.sh $(TEST_DEPS)
 	$(SWIFT) build -c release -Xswiftc -static-executable --product berth-runtime
 	$(SWIFT) build --build-tests
-	BERTH_RUNTIME=$(CURDIR)/$(DEBUG_BIN)/berth-runtime $(SWIFT) test --skip-build --skip DaemonServerTests
+	BERTH_RUNTIME=$(CURDIR)/$(DEBUG_BIN)/berth-runtime SWIFT=$(SWIFT) scripts/swift-test.sh --skip-build --skip DaemonServerTests
 	# berthd's in-process server tests need Swift's cooperative thread pool
 	# (two threads here) free for the server's request tasks; next to the
 	# other suites, whose tests block threads on processes, they starve.
-	$(SWIFT) test --skip-build --filter DaemonServerTests
+	SWIFT=$(SWIFT) scripts/swift-test.sh --skip-build --filter DaemonServerTests
 
 bench: release
 	@scripts/install-deps.sh $(BENCH_DEPS)

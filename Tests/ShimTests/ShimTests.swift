@@ -100,15 +100,22 @@ struct ShimTests {
     /// A shim nobody claims (its manager died between `start` and `create`) leaves
     /// by itself instead of waiting forever; one with a client connected stays.
     @Test func unclaimedShimLeavesAndAClaimedOneStays() throws {
-        let env = ProcessInfo.processInfo.environment.merging(["BERTH_SHIM_UNCLAIMED_SECONDS": "1"]) { _, new in new }
+        func unclaimedAfter(_ seconds: Int) -> [String: String] {
+            ProcessInfo.processInfo.environment.merging(["BERTH_SHIM_UNCLAIMED_SECONDS": String(seconds)]) { _, new in new }
+        }
         let lone = try ShimSandbox("unclaimed", args: ["true"])
         defer { lone.cleanup() }
         let claimed = try ShimSandbox("claimed", args: ["true"])
         defer { claimed.cleanup() }
-        let a = try lone.start(environment: env)
-        let b = try claimed.start(environment: env)
+        let a = try lone.start(environment: unclaimedAfter(1))
+        // The claimed shim's window leaves its client 3 s to connect, even on a
+        // loaded machine; it is checked again after that window has passed.
+        let startedClaimed = Date()
+        let b = try claimed.start(environment: unclaimedAfter(3))
         let client = try claimed.client()
         #expect(eventually(timeout: 20) { !processAlive(a.pid) }, "the unclaimed shim is still running")
+        let pastWindow = 4 - Date().timeIntervalSince(startedClaimed)
+        if pastWindow > 0 { usleep(useconds_t(pastWindow * 1_000_000)) }
         #expect(processAlive(b.pid), "the shim with a client left")
         // Still serving after its unclaimed peer left.
         #expect(throws: Never.self) { _ = try client.hello() }

@@ -75,10 +75,28 @@ enum SecurityModules {
         }
     }
 
-    /// The mount option that labels a filesystem mounted for the container.
-    static func mountData(_ data: String, label: String?) -> String {
-        guard let label, !label.isEmpty else { return data }
+    /// Whether a mount of `type` gets linux.mountLabel as a context= option. Not
+    /// proc and sysfs (the policy labels them; without a new pid or network
+    /// namespace their superblock is the host's), nor mqueue (its superblock
+    /// exists before the mount, one per IPC namespace): SELinux refuses a mount
+    /// of an existing superblock with other settings (EINVAL). As in runc.
+    static func takesContextOption(_ type: String) -> Bool {
+        !["proc", "sysfs", "mqueue"].contains(type)
+    }
+
+    /// The mount data that labels a filesystem of `type` mounted for the container.
+    static func mountData(_ data: String, type: String, label: String?) -> String {
+        guard let label, !label.isEmpty, takesContextOption(type) else { return data }
         let ctx = "context=\"\(label)\""
         return data.isEmpty ? ctx : data + "," + ctx
+    }
+
+    /// After the mount: an mqueue mount's root gets the mount label as its
+    /// file label instead (as runc sets it).
+    static func labelMountRoot(_ path: String, type: String, label: String?, destination: String) throws(RuntimeError) {
+        guard let label, !label.isEmpty, type == "mqueue" else { return }
+        let value = Array(label.utf8)
+        let rc = value.withUnsafeBytes { lsetxattr(path, "security.selinux", $0.baseAddress, value.count, 0) }
+        if rc != 0 { throw RuntimeError.sys("label \(destination) with linux.mountLabel \(label.debugDescription)") }
     }
 }

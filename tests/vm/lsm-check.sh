@@ -17,6 +17,7 @@
 
 BERTH=${BERTH:-/job/berth-runtime}
 POLICY=${POLICY:-/job/berth-test.aa}
+SEPOLICY=${SEPOLICY:-/job/berth-test.sepolicy}
 W=${BERTH_WORK:-/tmp/berth-lsm}   # rootfs, bundles
 STATE=/run/berth                  # berth-runtime --root
 CG=/sys/fs/cgroup
@@ -46,11 +47,14 @@ chmod 644 "$R/lsm/secret-1" "$R/lsm/secret-2"
 
 CAPS='"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"'
 
-# bundle NAME ARGS_JSON [EXTRA_PROCESS_FIELDS] [UID]: writes $W/NAME/config.json.
-# EXTRA_PROCESS_FIELDS is JSON members ending in a comma, e.g.
-# '"apparmorProfile": "berth-test",'.
+NS='{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}'
+
+# bundle NAME ARGS_JSON [PROCESS_FIELDS] [UID] [LINUX_FIELDS] [NAMESPACES]: writes
+# $W/NAME/config.json. The *_FIELDS are JSON members ending in a comma, e.g.
+# '"apparmorProfile": "berth-test",'. Mounts as Docker has them (proc, a /dev
+# tmpfs, a read-only sysfs, mqueue) and a tmpfs at /data.
 bundle() {
-    name=$1 args=$2 extra=${3:-} uid=${4:-0}
+    name=$1 args=$2 extra=${3:-} uid=${4:-0} linux=${5:-} ns=${6:-$NS}
     mkdir -p "$W/$name"
     cat > "$W/$name/config.json" <<EOF
 {
@@ -69,11 +73,15 @@ bundle() {
   "hostname": "$name",
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},
-    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}
   ],
   "linux": {
+    $linux
     "cgroupsPath": "/$P/$name",
-    "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+    "namespaces": [$ns],
     "maskedPaths": ["/proc/kcore", "/proc/keys"],
     "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
   }
@@ -208,9 +216,116 @@ EOF
     check "create with an unknown profile: no cgroup left" [ ! -e "$CG/$P/bad" ]
 }
 
+# ============================================================ SELinux
+SE=/sys/fs/selinux
+# A label without the kernel's trailing NUL (and nothing a label lacks).
+LABEL_CHARS='a-zA-Z0-9_:.,-'
+se_label_of() { tr -cd "$LABEL_CHARS" < "/proc/$1/attr/current" 2>&1; }
+# What a process is and may do, on one line: its label, then whether it could
+# write /data/f ("wrote") and read it back ("read" or "denied").
+SE_PROBE="tr -cd '$LABEL_CHARS' < /proc/self/attr/current; echo; echo hi > /data/f && echo wrote; if cat /data/f > /dev/null 2>&1; then echo read; else echo denied; fi"
+se_probe_json="[\"sh\", \"-c\", \"$SE_PROBE\"]"
+CT=system_u:system_r:container_t
+CT2=system_u:system_r:container2_t
+SECRET=system_u:object_r:secret_t
+
+selinux_checks() {
+    check "SELinux is the active major LSM (/sys/kernel/security/lsm)" has "$(cat /sys/kernel/security/lsm)" selinux
+    mkdir -p $SE; mount -t selinuxfs selinuxfs $SE 2>/dev/null
+    check "selinuxfs is mounted at $SE" [ -e $SE/load ]
+    out=$( { cat "$SEPOLICY" > $SE/load; } 2>&1); st=$?
+    [ -z "$out" ] || echo "$out" | indent
+    expect "loading berth-test.sepolicy through $SE/load succeeds" "$st" 0
+    echo 1 > $SE/enforce
+    expect "SELinux is enforcing" "$(cat $SE/enforce)" 1
+    expect "the VM's shell runs as system_u:system_r:kernel_t" "$(se_label_of $$)" system_u:system_r:kernel_t
+
+    diag "--- run without a label"
+    bundle plain "$se_probe_json"
+    out=$(berth run --bundle "$W/plain" plain 2>&1); st=$?
+    echo "$out" | indent
+    expect "run without selinuxLabel/mountLabel: the runtime's own label, /data readable" \
+        "$st $(echo "$out" | oneline)" "0 system_u:system_r:kernel_t wrote read"
+
+    diag "--- run with selinuxLabel $CT and mountLabel $SECRET"
+    bundle conf "[\"sh\", \"-c\", \"$SE_PROBE; grep -E ' /(data|proc|sys|dev/mqueue) ' /proc/mounts\"]" \
+        "\"selinuxLabel\": \"$CT\"," 0 "\"mountLabel\": \"$SECRET\","
+    dmesg -c > /dev/null 2>&1
+    out=$(berth run --bundle "$W/conf" conf 2>&1); st=$?
+    echo "$out" | indent
+    expect "run with selinuxLabel and mountLabel: exit status 0 (proc, sysfs and mqueue mounted too)" "$st" 0
+    expect "run with selinuxLabel and mountLabel: runs as $CT; /data (secret_t) writable, not readable" \
+        "$(echo "$out" | sed -n 1,3p | oneline)" "$CT wrote denied"
+    check "run with mountLabel: /data is mounted with context=$SECRET" \
+        has "$out" " /data tmpfs .*context=$SECRET"
+    check "run with mountLabel: proc, sysfs and mqueue are mounted without context= (as runc)" \
+        sh -c "! printf '%s\n' \"\$1\" | grep -E ' /(proc|sys|dev/mqueue) ' | grep -q context=" _ "$out"
+    avc_logged() { dmesg 2>/dev/null | grep 'avc:  denied  { read }' | grep "scontext=$CT " | grep -q "tcontext=$SECRET "; }
+    check "kernel log: avc denied { read } scontext=$CT tcontext=$SECRET" wait_for 5 avc_logged
+    dmesg 2>/dev/null | grep 'avc:  denied' | head -n 2 | indent
+
+    bundle nons "$se_probe_json" "\"selinuxLabel\": \"$CT\"," 0 "\"mountLabel\": \"$SECRET\"," '{"type": "mount"}, {"type": "uts"}'
+    out=$(berth run --bundle "$W/nons" nons 2>&1); st=$?
+    echo "$out" | indent
+    expect "mountLabel without pid, ipc or network namespace (the host's proc, sysfs, mqueue superblocks): runs, labelled" \
+        "$st $(echo "$out" | oneline)" "0 $CT wrote denied"
+
+    diag "--- create, start, exec"
+    bundle c1 '["sh", "-c", "echo up > /tmp/c1-up; exec sleep 300"]' "\"selinuxLabel\": \"$CT\"," 0 "\"mountLabel\": \"$SECRET\","
+    rm -f "$R/tmp/c1-up"
+    berth create --bundle "$W/c1" c1 > "$W/c1.out" 2>&1; st=$?
+    indent < "$W/c1.out"
+    expect "create c1 with selinuxLabel: exit status 0" "$st" 0
+    pid=$(state_field c1 pid)
+    diag "created, not started: init $pid is '$(se_label_of "$pid")'"
+    berth start c1 2>&1 | indent
+    wait_for 30 [ -s "$R/tmp/c1-up" ]
+    expect "started c1: the host sees its init $pid as $CT" "$(se_label_of "$pid")" "$CT"
+
+    out=$(berth exec c1 sh -c "$SE_PROBE" 2>&1); st=$?
+    echo "$out" | indent
+    expect "exec without --process-label: the container's label ($CT)" "$st $(echo "$out" | oneline)" "0 $CT wrote denied"
+    out=$(berth exec --process-label "$CT2" c1 sh -c "$SE_PROBE" 2>&1); st=$?
+    echo "$out" | indent
+    expect "exec --process-label $CT2: that label" "$st $(echo "$out" | oneline)" "0 $CT2 wrote denied"
+    printf '{"user": {"uid": 0, "gid": 0}, "args": ["sh", "-c", "%s"], "env": ["PATH=/bin"], "cwd": "/", "selinuxLabel": "%s"}\n' \
+        "$SE_PROBE" "$CT2" > "$W/proc-se.json"
+    out=$(berth exec --process "$W/proc-se.json" c1 2>&1); st=$?
+    echo "$out" | indent
+    expect "exec --process with selinuxLabel $CT2: that label" "$st $(echo "$out" | oneline)" "0 $CT2 wrote denied"
+    printf '{"user": {"uid": 0, "gid": 0}, "args": ["sh", "-c", "%s"], "env": ["PATH=/bin"], "cwd": "/"}\n' \
+        "$SE_PROBE" > "$W/proc-none.json"
+    out=$(berth exec --process "$W/proc-none.json" c1 2>&1); st=$?
+    echo "$out" | indent
+    expect "exec --process without selinuxLabel: the container's label ($CT)" "$st $(echo "$out" | oneline)" "0 $CT wrote denied"
+
+    out=$(berth exec --process-label system_u:system_r:no_such_t c1 true 2>&1); st=$?
+    echo "$out" | indent
+    check "exec --process-label with a label the policy lacks fails" [ "$st" != 0 ]
+    expect "exec --process-label unknown: one line naming the label" \
+        "$(echo "$out" | wc -l) $(echo "$out" | grep -c 'SELinux label "system_u:system_r:no_such_t" is not valid')" "1 1"
+
+    berth kill c1 KILL 2>&1 | indent
+    c1_stopped() { [ "$(state_field c1 status)" = stopped ]; }
+    check "kill c1 KILL: stopped" wait_for 10 c1_stopped
+    berth delete c1 2>&1 | indent
+    check "delete c1: state dir removed" [ ! -e "$STATE/c1" ]
+
+    diag "--- a label the policy lacks, at create"
+    bundle bad '["true"]' '"selinuxLabel": "system_u:system_r:no_such_t",'
+    berth create --bundle "$W/bad" bad > "$W/bad.out" 2>&1; st=$?
+    out=$(cat "$W/bad.out"); echo "$out" | indent
+    check "create with an unknown label fails" [ "$st" != 0 ]
+    expect "create with an unknown label: one line naming the label" \
+        "$(echo "$out" | wc -l) $(echo "$out" | grep -c 'SELinux label "system_u:system_r:no_such_t" is not valid')" "1 1"
+    check "create with an unknown label: no state dir left" [ ! -e "$STATE/bad" ]
+    check "create with an unknown label: no cgroup left" [ ! -e "$CG/$P/bad" ]
+}
+
 case $mode in
 apparmor) apparmor_checks ;;
-*) not_ok "unknown mode '$mode' (apparmor)" ;;
+selinux) selinux_checks ;;
+*) not_ok "unknown mode '$mode' (apparmor or selinux)" ;;
 esac
 
 diag "--- leftovers"

@@ -76,10 +76,10 @@ enum SecurityModules {
     }
 
     /// Whether a mount of `type` gets linux.mountLabel as a context= option. Not
-    /// proc and sysfs (the policy labels them; without a new pid or network
-    /// namespace their superblock is the host's), nor mqueue (its superblock
-    /// exists before the mount, one per IPC namespace): SELinux refuses a mount
-    /// of an existing superblock with other settings (EINVAL). As in runc.
+    /// proc and sysfs (the policy labels them), nor mqueue, as in runc: mqueue's
+    /// superblock is made with the IPC namespace and sysfs's is the host's
+    /// without a network namespace, and SELinux refuses to mount an existing
+    /// superblock with other settings (EINVAL).
     static func takesContextOption(_ type: String) -> Bool {
         !["proc", "sysfs", "mqueue"].contains(type)
     }

@@ -1,13 +1,18 @@
 #!/bin/sh
-# lsm-check.sh: berth-runtime's AppArmor support (process.apparmorProfile,
-# exec --apparmor), checked for real in the throw-away VM of
-# ../shared/vm/run-in-vm.sh, whose Debian kernel has AppArmor built in and on.
+# lsm-check.sh apparmor|selinux: berth-runtime's AppArmor support
+# (process.apparmorProfile, exec --apparmor) or SELinux support
+# (process.selinuxLabel, linux.mountLabel, exec --process-label), checked for
+# real in the throw-away VM of ../shared/vm/run-in-vm.sh, whose Debian kernel
+# has both built in (AppArmor on by default; SELinux with
+# -A lsm=lockdown,capability,landlock,yama,selinux,bpf). docs/lsm-vm.md has the list.
 # Runs inside the VM with busybox sh, as root, from /job, next to:
-#   berth-runtime   the static release build (swift build -c release
-#                   -Xswiftc -static-executable --product berth-runtime)
-#   lib.sh          the TAP and berth helpers
-#   berth-test.aa   tests/vm/berth-test.apparmor compiled on the host:
-#                   apparmor_parser -Q -K -M /etc/apparmor.d/abi/3.0 -o berth-test.aa berth-test.apparmor
+#   berth-runtime        the static release build (swift build -c release
+#                        -Xswiftc -static-executable --product berth-runtime)
+#   lib.sh               the TAP and berth helpers
+#   berth-test.aa        (apparmor) tests/vm/berth-test.apparmor compiled on the host:
+#                        apparmor_parser -Q -K -M /etc/apparmor.d/abi/3.0 -o berth-test.aa berth-test.apparmor
+#   berth-test.sepolicy  (selinux) tests/vm/berth-test.selinux compiled on the host:
+#                        checkpolicy -U allow -c 33 -o berth-test.sepolicy berth-test.selinux
 #
 #   run-in-vm.sh -m none -t 300 .build/release/berth-runtime tests/vm/lib.sh \
 #       berth-test.aa tests/vm/lsm-check.sh -- ./lsm-check.sh apparmor

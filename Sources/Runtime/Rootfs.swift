@@ -119,9 +119,10 @@ struct Rootfs {
             defer { if under >= 0 { close(under) } }
             try pinned(dest) { (target) throws(RuntimeError) in
                 try mount(m.source ?? type, target, type, opts.flags & ~O.MS_REMOUNT,
-                          data: SecurityModules.mountData(opts.dataString, label: spec.linux?.mountLabel),
+                          data: SecurityModules.mountData(opts.dataString, type: type, label: spec.linux?.mountLabel),
                           what: "mount \(type) on \(m.destination)")
             }
+            try SecurityModules.labelMountRoot(dest, type: type, label: spec.linux?.mountLabel, destination: m.destination)
             if under >= 0 {
                 try Rootfs.copyTree(from: "/proc/self/fd/\(under)", to: dest, what: m.destination)
                 chmod(dest, underMode)

@@ -15,6 +15,7 @@ extension Runtime {
         }
         let process = try execProcess(s, opts)
         try ConfigValidator.validate(process, requireSupport: true)
+        try SecurityModules.validate(exec: process)
         let terminal = process.terminal == true
         if terminal && opts.detach && opts.consoleSocket == nil {
             throw RuntimeError("cannot allocate tty if runc will detach without setting console socket")
@@ -111,8 +112,22 @@ extension Runtime {
     }
 
     /// The process to run: --process FILE as given, or the container's own
-    /// process with the command-line overrides, as runc builds it.
+    /// process with the command-line overrides, as runc builds it. Its AppArmor
+    /// profile and SELinux label: --apparmor/--process-label when given (also
+    /// over a --process file's, where runc ignores them: a profile asked for is
+    /// never dropped), else the process's own, else the container's, as in
+    /// runc: an exec'd process in a confined container is never unconfined.
     func execProcess(_ s: ContainerState, _ o: ExecOptions) throws(RuntimeError) -> Process {
+        var p = try execProcessBase(s, o)
+        let container = s.config["process"]
+        if let v = o.apparmorProfile, !v.isEmpty { p.apparmorProfile = v }
+        if (p.apparmorProfile ?? "").isEmpty { p.apparmorProfile = container?["apparmorProfile"]?.stringValue }
+        if let v = o.processLabel, !v.isEmpty { p.selinuxLabel = v }
+        if (p.selinuxLabel ?? "").isEmpty { p.selinuxLabel = container?["selinuxLabel"]?.stringValue }
+        return p
+    }
+
+    private func execProcessBase(_ s: ContainerState, _ o: ExecOptions) throws(RuntimeError) -> Process {
         if let file = o.processFile {
             let bytes = try FS.readBytes(file)
             do { return try JSONValueDecoder().decode(Process.self, from: bytes) } catch {

@@ -33,6 +33,10 @@ public struct ExecOptions: Sendable {
     public var noNewPrivs = false
     public var preserveFDs: Int32 = 0
     public var ignorePaused = false
+    /// --apparmor and --process-label: set process.apparmorProfile and
+    /// process.selinuxLabel, also over a --process file's.
+    public var apparmorProfile: String?
+    public var processLabel: String?
     public init() {}
 }
 

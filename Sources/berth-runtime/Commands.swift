@@ -120,8 +120,8 @@ let commands: [Command] = [
                 OptionSpec(names: ["process", "p"], takesValue: true, help: "path to a process.json"),
                 OptionSpec(names: ["detach", "d"], takesValue: false, help: "detach from the process"),
                 OptionSpec(names: ["pid-file"], takesValue: true, help: "file to write the process's pid to"),
-                OptionSpec(names: ["process-label"], takesValue: true, help: "not supported yet"),
-                OptionSpec(names: ["apparmor"], takesValue: true, help: "not supported yet"),
+                OptionSpec(names: ["process-label"], takesValue: true, help: "SELinux label of the process"),
+                OptionSpec(names: ["apparmor"], takesValue: true, help: "AppArmor profile of the process"),
                 OptionSpec(names: ["no-new-privs"], takesValue: false, help: "set no_new_privs"),
                 OptionSpec(names: ["cap", "c"], takesValue: true, help: "add a capability (repeatable)"),
                 OptionSpec(names: ["preserve-fds"], takesValue: true, help: "pass N extra fds to the process"),
@@ -148,7 +148,9 @@ let commands: [Command] = [
         o.noNewPrivs = p.bool("no-new-privs")
         o.ignorePaused = p.bool("ignore-paused")
         o.preserveFDs = try preservedFDs(p.string("preserve-fds"))
-        for unsupported in ["pidfd-socket", "process-label", "apparmor", "cgroup"] where p.string(unsupported) != nil {
+        o.apparmorProfile = p.string("apparmor")
+        o.processLabel = p.string("process-label")
+        for unsupported in ["pidfd-socket", "cgroup"] where p.string(unsupported) != nil {
             throw RuntimeError("--\(unsupported) is not supported by berth-runtime yet")
         }
         return try rt.exec(id: cid, o)

@@ -16,6 +16,7 @@
 // install them (not root, no package archive).
 //
 // Only Foundation, Glibc and Swift Testing: nothing from the Berth package.
+// LSMVMTests.swift (AppArmor, SELinux) shares the helpers below.
 
 import Foundation
 import Glibc
@@ -39,6 +40,7 @@ enum VM {
     static var runInVM: String { sharedVMDir + "/run-in-vm.sh" }
     static var memhogSource: String { sharedVMDir + "/examples/memhog.c" }
     static var checkScript: String { packageRoot + "/tests/vm/cgroup-v2-check.sh" }
+    static var libScript: String { packageRoot + "/tests/vm/lib.sh" }
     static var installScript: String { packageRoot + "/tests/vm/install-host-deps.sh" }
 
     static let runtimePath: String = {
@@ -52,15 +54,15 @@ enum VM {
     /// The VM time limit given to run-in-vm.sh (-t); the test waits a little longer.
     static let vmTimeLimit = 300
 
-    static func skip(_ reason: String) -> Bool {
-        FileHandle.standardError.write(Data("CgroupV2Tests: skipping the cgroup v2 VM check: \(reason)\n".utf8))
+    static func skip(_ reason: String, _ what: String = "the cgroup v2 VM check") -> Bool {
+        FileHandle.standardError.write(Data("CgroupV2Tests: skipping \(what): \(reason)\n".utf8))
         return false
     }
 
     /// ../shared/vm with its run-in-vm.sh is there (it is not in a user's clone).
     static let sharedVMPresent: Bool = {
         if access(runInVM, X_OK) == 0 { return true }
-        return skip("\(runInVM) not found (../shared/vm is not beside this checkout)")
+        return skip("\(runInVM) not found (../shared/vm is not beside this checkout)", "the VM checks")
     }()
 
     /// The host side of the VM: what tests/vm/install-host-deps.sh reports, after
@@ -77,14 +79,16 @@ enum VM {
 }
 
 enum HostSetup {
-    case ready(kernel: String, modules: String, cache: String)
+    /// `values`: every key=value line the script printed (with --lsm also
+    /// apparmor_parser=, apparmor_abi=, checkpolicy=).
+    case ready(kernel: String, modules: String, cache: String, values: [String: String])
     /// install-host-deps.sh exit 2: the host cannot run the VM and the script cannot fix it.
     case unavailable(String)
     /// Anything else (a bug in the script, a failed download...).
     case broken(String)
 
-    static func prepare() -> HostSetup {
-        let r = Shell.run(["/bin/sh", VM.installScript], timeout: 900)
+    static func prepare(_ arguments: [String] = []) -> HostSetup {
+        let r = Shell.run(["/bin/sh", VM.installScript] + arguments, timeout: 900)
         if r.status == 2 { return .unavailable(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) }
         guard r.status == 0 else {
             return .broken("\(VM.installScript) exited with status \(r.status):\n\(r.stderr)\(r.stdout)")
@@ -97,7 +101,7 @@ enum HostSetup {
         guard let k = kv["kernel"], let m = kv["modules"], let c = kv["cache"] else {
             return .broken("\(VM.installScript) printed no kernel=/modules=/cache= lines:\n\(r.stdout)\(r.stderr)")
         }
-        return .ready(kernel: k, modules: m, cache: c)
+        return .ready(kernel: k, modules: m, cache: c, values: kv)
     }
 }
 
@@ -241,6 +245,59 @@ struct TAPReport {
     }
 }
 
+// MARK: - Running a check script in the VM
+
+enum VMCheck {
+    /// Boots the VM with `files` in /job and runs `command` there (a check
+    /// script printing TAP), prints its output, and records one expectation per
+    /// check, plus: the VM finished, exited 0, printed a plan that matches the
+    /// checks and the closing "N passed, M failed" line. `label` names the
+    /// check in failures ("cgroup v2", "AppArmor"...).
+    static func run(_ label: String, kernel: String, modules: String, cache: String, kernelArgs: String? = nil,
+                    files: [String], command: [String]) {
+        var argv = ["/bin/bash", VM.runInVM, "-T", "-m", "none", "-t", String(VM.vmTimeLimit), "-k", kernel, "-K", modules]
+        if let kernelArgs { argv += ["-A", kernelArgs] }
+        argv += files + ["--"] + command
+        let r = Shell.run(argv, environment: ["CGV2_CACHE": cache], timeout: Double(VM.vmTimeLimit + 60))
+
+        // The VM's output, prefixed so that its "N passed, M failed" is not taken
+        // for this runner's own closing line.
+        let tag = "[\(label) vm] "
+        print(r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map { tag + $0 }.joined(separator: "\n"))
+        let timings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("run-in-vm.sh:") }
+        print(timings.map { "[\(label) host] " + $0 }.joined(separator: "\n"))
+        print(String(format: "[%@ host] run-in-vm.sh took %.1f s (binary %@)", label, r.seconds, VM.runtimePath))
+
+        let report = TAPReport(r.stdout)
+        #expect(!r.timedOut, "\(label): run-in-vm.sh did not finish within \(VM.vmTimeLimit + 60) s")
+        #expect(r.status == 0, Comment(rawValue: "\(label): run-in-vm.sh exited with status \(r.status)"
+            + (r.status == 124 ? " (the VM ran past -t \(VM.vmTimeLimit))" : "")
+            + (r.status == 125 ? " (the VM ended without reporting a status: kernel panic, qemu error or init failure; rerun with -v)" : "")
+            + "\nstderr:\n\(r.stderr)"))
+        #expect(!report.checks.isEmpty, "\(label): the check script printed no TAP lines")
+        #expect(report.plan == report.checks.count,
+                "\(label): TAP plan 1..\(report.plan.map(String.init) ?? "?") but \(report.checks.count) checks ran (cut short?)")
+        #expect(report.summary != nil, "\(label): no closing 'N passed, M failed' line from the check script")
+
+        for c in report.checks {
+            let detail = Comment(rawValue: "\(label) check \(c.number) failed: \(c.name)"
+                + (c.diagnostics.isEmpty ? "" : "\n" + c.diagnostics.joined(separator: "\n")))
+            let passed = c.ok
+            if let todo = c.todo {
+                // A known gap of the runtime (TAP TODO): shown as a known issue;
+                // once it passes, Swift Testing reports that the known issue is gone.
+                withKnownIssue(Comment(rawValue: todo)) { #expect(passed, detail) }
+            } else {
+                #expect(passed, detail)
+            }
+        }
+        if let s = report.summary {
+            let failedHere = report.checks.filter { !$0.ok && $0.todo == nil }.count
+            #expect(s.failed == failedHere, "\(label): the script says \(s.failed) failed, its TAP lines say \(failedHere)")
+        }
+    }
+}
+
 // MARK: - The test
 
 @Suite("cgroup v2 (in a qemu VM)")
@@ -254,7 +311,7 @@ struct CgroupV2VMTests {
             Issue.record(Comment(rawValue: problem))
             return
         }
-        guard case .ready(let kernel, let modules, let cache) = VM.host else {
+        guard case .ready(let kernel, let modules, let cache, _) = VM.host else {
             if case .broken(let why) = VM.host { Issue.record(Comment(rawValue: "host setup failed: \(why)")) }
             return
         }
@@ -269,46 +326,9 @@ struct CgroupV2VMTests {
             Issue.record("gcc -static \(VM.memhogSource) failed (status \(cc.status)): \(cc.stderr)")
             return
         }
-
-        let argv = ["/bin/bash", VM.runInVM, "-T", "-m", "none", "-t", String(VM.vmTimeLimit),
-                    "-k", kernel, "-K", modules,
-                    VM.runtimePath, memhog, VM.checkScript, "--", "./cgroup-v2-check.sh"]
-        let r = Shell.run(argv, environment: ["CGV2_CACHE": cache], timeout: Double(VM.vmTimeLimit + 60))
         print(String(format: "[host] gcc -static memhog took %.1f s", cc.seconds))
 
-        // The VM's output, prefixed so that its "N passed, M failed" is not taken
-        // for this runner's own closing line.
-        print(r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map { "[vm] " + $0 }.joined(separator: "\n"))
-        let timings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("run-in-vm.sh:") }
-        print(timings.map { "[host] " + $0 }.joined(separator: "\n"))
-        print(String(format: "[host] run-in-vm.sh took %.1f s (binary %@)", r.seconds, VM.runtimePath))
-
-        let report = TAPReport(r.stdout)
-        #expect(!r.timedOut, "run-in-vm.sh did not finish within \(VM.vmTimeLimit + 60) s")
-        #expect(r.status == 0, Comment(rawValue: "run-in-vm.sh exited with status \(r.status)"
-            + (r.status == 124 ? " (the VM ran past -t \(VM.vmTimeLimit))" : "")
-            + (r.status == 125 ? " (the VM ended without reporting a status: kernel panic, qemu error or init failure; rerun with -v)" : "")
-            + "\nstderr:\n\(r.stderr)"))
-        #expect(!report.checks.isEmpty, "the check script printed no TAP lines")
-        #expect(report.plan == report.checks.count,
-                "TAP plan 1..\(report.plan.map(String.init) ?? "?") but \(report.checks.count) checks ran (cut short?)")
-        #expect(report.summary != nil, "no closing 'N passed, M failed' line from the check script")
-
-        for c in report.checks {
-            let detail = Comment(rawValue: "cgroup v2 check \(c.number) failed: \(c.name)"
-                + (c.diagnostics.isEmpty ? "" : "\n" + c.diagnostics.joined(separator: "\n")))
-            let passed = c.ok
-            if let todo = c.todo {
-                // A known gap of the runtime (TAP TODO): shown as a known issue;
-                // once it passes, Swift Testing reports that the known issue is gone.
-                withKnownIssue(Comment(rawValue: todo)) { #expect(passed, detail) }
-            } else {
-                #expect(passed, detail)
-            }
-        }
-        if let s = report.summary {
-            let failedHere = report.checks.filter { !$0.ok && $0.todo == nil }.count
-            #expect(s.failed == failedHere, "the script says \(s.failed) failed, its TAP lines say \(failedHere)")
-        }
+        VMCheck.run("cgroup v2", kernel: kernel, modules: modules, cache: cache,
+                    files: [VM.runtimePath, memhog, VM.libScript, VM.checkScript], command: ["./cgroup-v2-check.sh"])
     }
 }

@@ -294,7 +294,31 @@ struct SecurityTests {
             let r = sb.run(["create", "--bundle", sb.bundle, id])
             #expect(r.status != 0 && r.stderr.contains("SELinux is not enabled"), "\(r)")
             #expect(!fileExists(sb.root + "/" + id))
+            try sb.writeConfig(patch: ["linux": ["mountLabel": "system_u:object_r:container_file_t:s0"]])
+            let idm = sb.newID("sem")
+            expectOneErrorLine(sb.run(["create", "--bundle", sb.bundle, idm]),
+                               containing: "config.json: linux.mountLabel \"system_u:object_r:container_file_t:s0\" is set, but SELinux is not enabled")
+            #expect(!fileExists(sb.root + "/" + idm))
         }
+
+        // exec: a profile or label for the new process is refused the same way,
+        // before anything runs in the container.
+        try sb.writeConfig(patch: ["process": ["args": ["sleep", "1000"]]])
+        let id = sb.newID("lsmexec")
+        #expect(sb.run(["run", "-d", "--bundle", sb.bundle, id]).status == 0)
+        if !appArmorOn {
+            expectOneErrorLine(sb.run(["exec", "--apparmor", "berth-test-profile", id, "true"]),
+                               containing: "exec: process.apparmorProfile \"berth-test-profile\" is set, but AppArmor is not enabled on this host")
+            let process = sb.tmp + "/process-aa.json"
+            try writeFile(process, #"{"user": {"uid": 0, "gid": 0}, "args": ["true"], "cwd": "/", "apparmorProfile": "berth-test-profile"}"#)
+            expectOneErrorLine(sb.run(["exec", "--process", process, id]), containing: "AppArmor is not enabled on this host")
+        }
+        if !selinuxOn {
+            expectOneErrorLine(sb.run(["exec", "--process-label", "system_u:system_r:container_t:s0", id, "true"]),
+                               containing: "exec: process.selinuxLabel \"system_u:system_r:container_t:s0\" is set, but SELinux is not enabled on this host")
+        }
+        #expect(sb.status(id) == "running")
+        #expect(sb.run(["delete", "--force", id]).status == 0)
     }
 
     // MARK: rootless

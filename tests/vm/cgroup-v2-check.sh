@@ -5,13 +5,14 @@
 #   berth-runtime   the static release build (swift build -c release
 #                   -Xswiftc -static-executable --product berth-runtime)
 #   memhog          examples/memhog.c built with gcc -static
+#   lib.sh          the TAP and berth helpers (tests/vm/lib.sh)
 #
 #   run-in-vm.sh -m none -t 300 .build/release/berth-runtime memhog \
-#       tests/vm/cgroup-v2-check.sh -- ./cgroup-v2-check.sh
+#       tests/vm/lib.sh tests/vm/cgroup-v2-check.sh -- ./cgroup-v2-check.sh
 #
-# Prints TAP: "ok N - name" / "not ok N - name", diagnostics as "# ...", the
-# plan "1..N" and a last line "P passed, F failed". A "not ok ... # TODO"
-# line is a known gap of the runtime: reported, not counted as a failure.
+# Prints TAP (see lib.sh): "ok N - name" / "not ok N - name", diagnostics as
+# "# ...", the plan "1..N" and a last line "P passed, F failed". A "not ok ...
+# # TODO" line is a known gap of the runtime: reported, not counted as a failure.
 # Exit status 0 when nothing failed. Tests/CgroupV2Tests runs this.
 
 BERTH=${BERTH:-/job/berth-runtime}
@@ -22,42 +23,7 @@ CG=/sys/fs/cgroup
 P=berth-test                     # parent cgroup of every container here
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
-n=0 pass=0 fail=0 todo=0
-ok()     { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-diag()   { echo "# $*"; }
-check()  { local cname=$1; shift; if "$@"; then ok "$cname"; else not_ok "$cname"; fi; }
-# expect NAME GOT WANT: string equality, showing both on failure.
-expect() {
-    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "  got: '$2'"; diag "  want: '$3'"; fi
-}
-# known_gap NAME CMD...: a check the runtime is known to fail (TAP TODO).
-known_gap() {
-    name=$1 reason=$2; shift 2
-    n=$((n + 1))
-    if "$@"; then pass=$((pass + 1)); echo "ok $n - $name # TODO $reason"
-    else todo=$((todo + 1)); echo "not ok $n - $name # TODO $reason"; fi
-}
-indent() { sed '/^$/d; s/^/#   /'; }
-has()   { printf '%s\n' "$1" | grep -q -- "$2"; }      # has TEXT REGEX
-lacks() { ! has "$@"; }
-# A created or detached container inherits create's stdout and stderr: never
-# capture those with $(...) or a pipe (that waits for the container to exit).
-# busybox timeout execs the command itself (same pid, stdio, status): a hung
-# runtime costs 90 s instead of the whole VM time limit.
-berth() { timeout 90 "$BERTH" --root "$STATE" "$@"; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-# state_field ID FIELD: a scalar from `berth-runtime state` (no jq in the VM).
-state_field() {
-    berth state "$1" 2>/dev/null | tr -d '\n' |
-        sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p"
-}
-# wait_for SECONDS CMD...: poll CMD every 0.1 s.
-wait_for() {
-    t=$1; shift; i=0
-    while [ "$i" -lt $((t * 10)) ]; do "$@" && return 0; sleep 0.1; i=$((i + 1)); done
-    return 1
-}
+. "${BERTH_LIB:-/job/lib.sh}"   # ok/not_ok/check/expect/known_gap/diag, berth, state_field, wait_for, finish
 
 t_start=$(uptime_s)
 diag "started at ${t_start}s of VM uptime; kernel $(uname -r), $(nproc) CPUs"
@@ -349,9 +315,4 @@ expect "no container cgroup is left under $P" "$left" ""
 expect "no container is left in the state dir" "$(ls $STATE 2>/dev/null | tr '\n' ' ')" ""
 rmdir $CG/$P 2>/dev/null
 
-t_end=$(uptime_s)
-diag "done at ${t_end}s of VM uptime ($(awk -v a="$t_start" -v b="$t_end" 'BEGIN {printf "%.1f", b - a}')s for the checks)"
-echo "1..$n"
-[ "$todo" = 0 ] || diag "$todo known gap(s) marked TODO"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish "$t_start"

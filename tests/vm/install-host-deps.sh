@@ -1,6 +1,9 @@
 #!/bin/sh
-# install-host-deps.sh: make the host ready for ../shared/vm/run-in-vm.sh, which
-# boots a throw-away cgroup-v2-only VM under qemu (used by Tests/CgroupV2Tests).
+# install-host-deps.sh [--lsm]: make the host ready for ../shared/vm/run-in-vm.sh,
+# which boots a throw-away cgroup-v2-only VM under qemu (used by Tests/CgroupV2Tests).
+#
+# With --lsm also the policy compilers LSMVMTests needs: apparmor_parser
+# (Debian's apparmor package) and checkpolicy.
 #
 # Needs on the host: qemu-system-x86_64, a static busybox, cpio, kmod (modprobe),
 # xz, gcc with a static libc (for memhog), and a Debian kernel image. Whatever is missing is installed with apt-get
@@ -13,6 +16,10 @@
 #   kernel=/path/to/vmlinuz-VERSION
 #   modules=/path/to/lib/modules/VERSION
 #   cache=/dir/for/run-in-vm's/vmlinux/cache      (export it as CGV2_CACHE)
+# and with --lsm
+#   apparmor_parser=/sbin/apparmor_parser
+#   apparmor_abi=/etc/apparmor.d/abi/3.0          (the feature set to compile for)
+#   checkpolicy=/usr/bin/checkpolicy
 # and exits 0. Exit 2: the host cannot run the VM and this script cannot fix it
 # (not root, no package archive, ...): the reason is on stderr. Progress goes to
 # stderr.
@@ -22,6 +29,12 @@
 # boots through the PVH fast path when lz4 is installed).
 set -eu
 
+lsm=0
+case ${1:-} in
+--lsm) lsm=1 ;;
+'') ;;
+*) echo "usage: install-host-deps.sh [--lsm]" >&2; exit 1 ;;
+esac
 cache=${BERTH_VM_CACHE:-/var/cache/berth-cgv2}
 flavour=${BERTH_VM_FLAVOUR:-amd64}
 say() { echo "install-host-deps.sh: $*" >&2; }
@@ -48,6 +61,14 @@ command -v xz >/dev/null 2>&1 || missing="$missing xz-utils"
 # The memory check's memhog is built on the host with gcc -static.
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 [ -e "/usr/lib/$(uname -m)-linux-gnu/libc.a" ] || [ -e /usr/lib/libc.a ] || missing="$missing libc6-dev"
+# LSMVMTests compiles its AppArmor profiles and SELinux policy on the host. (On
+# a host where AppArmor runs, the apparmor package's postinst also loads the
+# few profiles Debian ships in /etc/apparmor.d; elsewhere it loads nothing.)
+aa_parser() { command -v apparmor_parser 2>/dev/null || { [ -x /sbin/apparmor_parser ] && echo /sbin/apparmor_parser; }; }
+if [ "$lsm" = 1 ]; then
+    aa_parser >/dev/null || missing="$missing apparmor"
+    command -v checkpolicy >/dev/null 2>&1 || missing="$missing checkpolicy"
+fi
 if [ -n "$missing" ]; then
     is_root || unavailable "missing host packages:$missing (run as root to install them)"
     command -v apt-get >/dev/null 2>&1 || unavailable "missing host packages:$missing and no apt-get"
@@ -66,6 +87,11 @@ emit() {   # kernel-image module-dir
     echo "kernel=$1"
     echo "modules=$2"
     echo "cache=$vmcache"
+    if [ "$lsm" = 1 ]; then
+        echo "apparmor_parser=$(aa_parser)"
+        echo "apparmor_abi=/etc/apparmor.d/abi/3.0"
+        echo "checkpolicy=$(command -v checkpolicy)"
+    fi
     exit 0
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>  // lsetxattr, for Swift (an mqueue mount's SELinux label)
 
 // clone3 with fork semantics (no shared VM, no stack): returns 0 in the child,
 // the child's pid in the parent. With cgroup_fd >= 0 the child is born in that

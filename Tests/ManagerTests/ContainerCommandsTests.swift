@@ -177,8 +177,8 @@ import Testing
             #expect(took >= 1.8 && took < 6, "stop took \(took) s")
             #expect(try d.berth(["inspect", "-f", "{{.State.ExitCode}}", "stubborn"]).out == "137\n")
             // A process that handles SIGTERM stops at once.
-            #expect(try d.berth(["run", "-d", "--name", "polite", "bb:1", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]).status == 0)
-            usleep(300_000)
+            #expect(try d.berth(["run", "-d", "--name", "polite", "bb:1", "sh", "-c", "trap 'exit 0' TERM; echo trapped; while true; do sleep 0.1; done"]).status == 0)
+            try ContainerRestartTests.waitFor("the trap") { try d.berth(["logs", "polite"]).out == "trapped\n" }
             let quick = try Self.seconds { out = try d.berth(["stop", "polite"]).out }
             #expect(out == "polite\n")
             #expect(quick < 3, "stop took \(quick) s")

@@ -47,13 +47,24 @@ public final class IngestWriter: @unchecked Sendable {
             try POSIXFile.writeFile(directory + "/expected", ImageDocument.encode(expected))
             try rehashExisting(dataPath)
         } catch {
-            Glibc.close(fd)
-            fd = -1
+            closeFile()
             throw error
         }
     }
 
-    deinit { if fd >= 0 { Glibc.close(fd) } }
+    deinit { closeFile() }
+
+    /// Unlocks, then closes. The explicit unlock matters: the lock belongs to
+    /// the open file description, and a process another thread is spawning at
+    /// that moment holds a copy of it until its exec closes it (O_CLOEXEC acts
+    /// only then); a bare close would leave the ref locked for that while, and
+    /// a writer reopened at once (a resumed pull) would be refused.
+    private func closeFile() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        Glibc.close(fd)
+        fd = -1
+    }
 
     /// Rebuilds the hash of the bytes already on disk (a resumed ingest). Bytes beyond the
     /// expected size cannot belong to the blob, so such an ingest restarts from zero.
@@ -166,22 +177,19 @@ public final class IngestWriter: @unchecked Sendable {
             throw e == ENOSPC || e == EDQUOT ? .noSpace(path: target) : .io(operation: "rename", path: target, errno: e)
         }
         POSIXFile.fsyncDirectory(dir)
-        Glibc.close(fd)
-        fd = -1
+        closeFile()
         POSIXFile.removeTree(directory)
         return try store.info(expected.digest)
     }
 
     /// Closes the writer and keeps the partial data for a later resume.
-    public func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
-    }
+    public func close() { closeFile() }
 
     /// Closes the writer and removes the ingest with its partial data.
     public func abort() { discard() }
 
     private func discard() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        closeFile()
         POSIXFile.removeTree(directory)
     }
 }

@@ -46,6 +46,27 @@ import Glibc
         #expect(try store.ingests().isEmpty)
     }
 
+    @Test func aClosedWriterUnlocksAtOnceEvenWhileAForkedChildHoldsItsFile() throws {
+        // A child forked by another thread (a spawn) keeps a copy of every fd
+        // until its exec; the writer's lock must not wait for that exec.
+        let data = bytes(4096)
+        let desc = Descriptor(mediaType: MediaType.ociLayer, bytes: data)
+        let store = try ContentStore(root: root)
+        let w = try store.writer(ref: "held", expected: desc)
+        try w.write(Array(data[0..<100]))
+        let child = fork()
+        if child == 0 { usleep(3_000_000); _exit(0) }   // async-signal-safe only: no exec, fds stay
+        #expect(child > 0)
+        defer { if child > 0 { kill(child, SIGKILL); var st: Int32 = 0; waitpid(child, &st, 0) } }
+        w.close()
+        let again = try store.writer(ref: "held", expected: desc)
+        #expect(again.offset == 100)
+        // A second writer on a ref still open is refused.
+        #expect(throws: ContentError.ingestLocked(ref: "held")) { _ = try store.writer(ref: "held", expected: desc) }
+        try again.write(Array(data[100...]))
+        #expect(try again.commit().digest == desc.digest)
+    }
+
     @Test func digestMismatchCommitsNothing() throws {
         let store = try ContentStore(root: root)
         let good = bytes(4096), bad = bytes(4096, seed: 9)

@@ -130,7 +130,7 @@ extension Runtime {
             parentSync.send(.go)
             ExecutableSeal.leavePrivateNamespace()
 
-            _ = try parentSync.expect(.hooks, orElse: "container init exited unexpectedly during create")
+            _ = try parentSync.expect(.hooks, orElse: Self.initVanished)
             // The environment exists by now; the validation suite (hooks_stdin) expects
             // "created" here, where runc says "creating".
             let created = state.specState(.created)
@@ -139,7 +139,7 @@ extension Runtime {
             try HookRunner.run(.createRuntime, spec.hooks?.createRuntime, state: created)
             parentSync.send(.hooksDone, JSONWriter.write(created))
 
-            _ = try parentSync.expect(.ready, orElse: "container init exited unexpectedly during create") { (fd) throws(RuntimeError) in
+            _ = try parentSync.expect(.ready, orElse: Self.initVanished) { (fd) throws(RuntimeError) in
                 if let sc = spec.linux?.seccomp {
                     try SeccompFilter.sendToAgent(sc, fd: fd, pid: pid, state: state.specState(.creating))
                 }
@@ -153,10 +153,17 @@ extension Runtime {
             // An init the OOM killer took shows up as "exited unexpectedly"; name
             // the cause. Read before our own SIGKILL and before the cgroup goes.
             let oomKilled = pid > 0 && (cgroup?.oomKillCount() ?? 0) > 0
+            var error = error
             if pid > 0 {
-                Glibc.kill(pid, SIGKILL)
-                var st: Int32 = 0
-                while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+                // An init that vanished says how, when it ends within a moment
+                // (its sync socket closes just before it becomes a zombie).
+                if error.message == Self.initVanished, let how = Self.howItEnded(pid, withinMilliseconds: 100) {
+                    error = RuntimeError(Self.initVanished + " (\(how))")
+                } else {
+                    Glibc.kill(pid, SIGKILL)
+                    var st: Int32 = 0
+                    while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+                }
             }
             if pidfd >= 0 { close(pidfd) }
             try? cgroup?.destroy()
@@ -168,6 +175,25 @@ extension Runtime {
             store.remove(id)
             throw oomKilled ? RuntimeError("container init was OOM-killed (memory limit too low?)") : error
         }
+    }
+
+    static let initVanished = "container init exited unexpectedly during create"
+
+    /// "exit status 1" or "killed by SIGSEGV" once `pid` (our child) has
+    /// ended, waiting for it at most `ms`; nil while it still runs.
+    static func howItEnded(_ pid: pid_t, withinMilliseconds ms: Int) -> String? {
+        for _ in 0...(ms / 5) {
+            var st: Int32 = 0
+            let r = waitpid(pid, &st, WNOHANG)
+            if r == pid {
+                // WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out (macros in C).
+                let sig = st & 0x7f
+                return sig == 0 ? "exit status \((st >> 8) & 0xff)" : "killed by \(Signals.name(sig))"
+            }
+            if r < 0 && errno != EINTR { return nil }
+            usleep(5_000)
+        }
+        return nil
     }
 
     /// What later commands need from config.json: the process (defaults for

@@ -12,6 +12,11 @@ enum Signals {
         ("PROF", SIGPROF), ("WINCH", SIGWINCH), ("IO", SIGIO), ("POLL", SIGIO), ("PWR", SIGPWR), ("SYS", SIGSYS),
     ]
 
+    /// "SIGSEGV" for 11; the number for signals without a name here.
+    static func name(_ signal: Int32) -> String {
+        table.first { $0.1 == signal }.map { "SIG" + $0.0 } ?? "signal \(signal)"
+    }
+
     static func parse(_ text: String) throws(RuntimeError) -> Int32 {
         if let n = Int32(text) {
             guard n > 0 && n <= 64 else { throw RuntimeError("invalid signal: \(text)") }

@@ -15,6 +15,12 @@ import Snapshots
 /// | running/paused | no bundle (the host rebooted, /run emptied) | exited (255) |
 /// | restarting | — | the restart is scheduled again |
 ///
+/// A `--rm` container that does not run once this is done is removed with its
+/// anonymous volumes, as dockerd does when it restores: its exit (or the
+/// reboot under it) happened while berthd was not there to remove it. Its
+/// layer was mounted `volatile` and may be incomplete after a crash; the
+/// kernel would refuse to mount it again anyway.
+///
 /// Networks: a running container's published ports are bound again; a
 /// stopped one's leftovers (addresses, port mappings, namespace: berthd died
 /// between its exit and the teardown) are torn down; namespaces and leases of
@@ -39,6 +45,12 @@ extension ContainerService {
             default: break
             }
             let after = entry.record
+            if after.hostConfig.autoRemove == true, !after.state.hasTask, after.state.status != .restarting {
+                do { try remove(entry, force: true, volumes: true) } catch {
+                    logger.warn("could not remove container \(after.shortID) (--rm) at start-up: \(error)")
+                }
+                continue
+            }
             guard !after.state.hasTask, let p = after.hostConfig.restartPolicy?.name else { continue }
             if p == "always" || (p == "unless-stopped" && !after.manuallyStopped) { toStart.append(entry) }
         }

@@ -8,12 +8,13 @@ import Snapshots
 ///
 /// | step | start | on failure |
 /// | --- | --- | --- |
-/// | 0 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed |
-/// | 1 | bundle dir, rootfs mounted from the snapshot | unmount, remove the dir |
-/// | 2 | volumes mounted and filled (copy-up); hosts, resolv.conf, hostname written; config.json from the record | as 1 |
-/// | 3 | `berth-shim start` (daemonizes, prints its address) | as 1 |
-/// | 4 | shim `create` (runtime create, log piped) | shim shut down, as 1 |
-/// | 5 | shim `start` (runtime start) | shim `delete` + shut down, as 1 |
+/// | 0 | bundle dir; `berth-shim start` launched, not waited for: it daemonizes while 1–3 are done | remove the dir |
+/// | 1 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed; as 0 |
+/// | 2 | rootfs mounted from the snapshot | unmount, as 1 |
+/// | 3 | volumes mounted and filled (copy-up); hosts, resolv.conf, hostname written; config.json from the record | as 2 |
+/// | 4 | the shim's `start` collected (its address) | shim shut down, as 2 |
+/// | 5 | shim `create` (runtime create, log piped) | as 4 |
+/// | 6 | shim `start` (runtime start) | shim `delete` + shut down, as 2 |
 ///
 /// An exit (the shim's `exit` event, or the shim's own death) is handled
 /// once, under the container's mutex: shim `delete` (the exit status), shim
@@ -45,31 +46,49 @@ extension ContainerService {
         }
     }
 
-    /// Steps 1–5 (the table above); the mutex is held.
+    /// Steps 0–6 (the table above); the mutex is held.
     func startTask(_ g: ContainerEntry.Guarded, beforeStart: ((ContainerEntry.Task) throws -> Void)? = nil) throws {
         var r = g.record
         let dir = bundle(r.id), rootfs = dir + "/rootfs"
         var task: ContainerEntry.Task?
+        var launching: HostCommand.Running?
         // Network and link errors are reported in Docker's words, without the task prefix.
         var reportAsIs = false
+        var times = StepTimes()
         do {
             clearStaleBundle(r.id)
+            try Self.makeDirectory(dir, mode: 0o711)
+            try Self.makeDirectory(rootfs, mode: 0o755)
+            // The shim starts (exec, fork, socket, shim.json: 2–3 ms) while the rest
+            // of the bundle is made here; it needs config.json only at create.
+            launching = try startShim(id: r.id, bundle: dir)
             reportAsIs = true
             let netns = try networking.attach(&r)
             reportAsIs = false
-            try Self.makeDirectory(dir, mode: 0o711)
-            try Self.makeDirectory(rootfs, mode: 0o755)
+            times.mark("net")
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
-            try Mount.mountAll(mounts, at: rootfs)
+            if r.hostConfig.autoRemove == true {
+                // `--rm`: the layer goes when the container exits, and a crash while it
+                // runs removes it too (Reconcile), so nothing of it need reach the disk:
+                // no sync at unmount, on the exit path `run --rm` waits for. A kernel
+                // without `volatile` (before 5.10) gets the plain mount.
+                do { try Mount.mountAll(mounts.map(\.volatile), at: rootfs) } catch { try Mount.mountAll(mounts, at: rootfs) }
+            } else {
+                try Mount.mountAll(mounts, at: rootfs)
+            }
+            times.mark("rootfs")
             let volumeMounts = try prepareMounts(r, rootfs: rootfs)
             reportAsIs = true
             let names = try prepareNameFiles(r, taken: Set(volumeMounts.map(\.destination)))
             reportAsIs = false
+            times.mark("files")
             let spec = try renderSpec(r, rootfs: rootfs, netns: netns, extraMounts: volumeMounts + names.mounts,
                                       linkEnvironment: names.linkEnvironment)
             try Self.writeFile(dir + "/config.json", spec)
-            let t = try launchShim(id: r.id, bundle: dir)
+            times.mark("spec")
+            let t = try shimStarted(launching.take()!)
             task = t
+            times.mark("shim")
             monitor.watch(containerID: r.id, shimPid: t.shimPid)
             let client = try shimClient(t)
             let logOpts = r.hostConfig.logConfig?.config ?? [:]
@@ -79,16 +98,22 @@ extension ContainerService {
                                       logMaxFiles: logOpts["max-file"].flatMap { Int($0) },
                                       stdin: (r.config.openStdin ?? false) && !tty)
             _ = try shimCall { () throws(RPCError) in try client.create(create) }
+            times.mark("create")
             g.task = t
             try beforeStart?(t)
+            times.mark("attach")
             let pid = try shimCall { () throws(RPCError) in try client.start() }.pid
+            times.mark("start")
             r.state = ContainerState(status: .running, pid: pid, exitCode: 0, error: "", oomKilled: false,
                                      startedAt: Self.now(), finishedAt: r.state.finishedAt)
             g.record = r
             persist(r)
             emit("start", r)
+            times.mark("record")
+            logger.debug("container started", ["id": r.shortID, "steps": times.text])
         } catch {
             let message = (error as? BerthError)?.message ?? "\(error)"
+            if let l = launching.take() { task = try? shimStarted(l) }
             if let task {
                 monitor.unwatch(containerID: r.id)
                 discardShim(task, id: r.id)
@@ -135,10 +160,15 @@ extension ContainerService {
         return 128
     }
 
-    /// `berth-shim start`: the shim daemonizes and prints `{"address","pid"}`.
-    func launchShim(id: String, bundle: String) throws -> ContainerEntry.Task {
-        let res = try HostCommand.run(paths.shim, ["start", "--id", id, "--bundle", bundle, "--runtime", paths.runtime,
-                                                   "--runtime-root", paths.runtimeRoot, "--events", monitor.address])
+    /// `berth-shim start`, running: the shim daemonizes and prints `{"address","pid"}`.
+    func startShim(id: String, bundle: String) throws -> HostCommand.Running {
+        try HostCommand.start(paths.shim, ["start", "--id", id, "--bundle", bundle, "--runtime", paths.runtime,
+                                           "--runtime-root", paths.runtimeRoot, "--events", monitor.address])
+    }
+
+    /// The shim `startShim` launched, once its `start` has printed where it listens.
+    func shimStarted(_ launch: HostCommand.Running) throws -> ContainerEntry.Task {
+        let res = launch.finish()
         guard res.status == 0, let line = res.stdout.split(separator: "\n").first,
               let v = try? JSONParser.parse(Array(line.utf8)), let out = try? StartOutput.decode(v) else {
             throw BerthError(.internal, "cannot start the shim: \(res.message)")
@@ -223,23 +253,37 @@ extension ContainerService {
 
     /// Handles one exit of the container's task (a second report of the same exit finds no task and does nothing).
     func taskExited(_ entry: ContainerEntry, _ reported: ExitInfo, shimGone: Bool = false) {
+        var times = StepTimes()
         let after: ContainerRecord? = entry.locked { g in
             guard let task = g.task else { return nil }
             var info = reported
             monitor.unwatch(containerID: entry.id)
-            if !shimGone, let c = try? ShimClient(address: task.address) {
-                if let deleted = try? c.delete() { info = deleted }
+            // The shim's delete (the runtime's: an exec and the container's cgroups,
+            // 3–10 ms) runs on a thread of its own while berthd undoes its own part,
+            // which needs nothing from the runtime: the rootfs, the network, and for
+            // `--rm` the layers. The bundle goes once the shim has left it.
+            let shimDone: Joinable<ExitInfo?>? = shimGone ? nil : Joinable {
+                guard let c = try? ShimClient(address: task.address) else { return nil }
+                let deleted = try? c.delete()
                 _ = try? c.shutdown(force: true)
+                return deleted
             }
             g.task = nil
             // Execs die with the task; their sessions go with it.
             execs.withLock { t in t = t.filter { $0.value.containerID != entry.id } }
             let dir = bundle(entry.id)
             _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
-            Self.removeTree(dir)
+            times.mark("umount")
             releaseMounts(g.record)
             var r = g.record
             networking.detach(&r)
+            times.mark("network")
+            let autoRemove = r.hostConfig.autoRemove == true
+            if autoRemove { removeLayers(r) }
+            times.mark("layers")
+            if let deleted = shimDone?.join() { info = deleted }
+            times.mark("shim")
+            Self.removeTree(dir)
             r.state.status = .exited
             r.state.pid = 0
             r.state.exitCode = info.exitStatus
@@ -249,11 +293,16 @@ extension ContainerService {
             g.record = r
             persist(r)
             emit("die", r, ["exitCode": String(info.exitStatus)])
+            // `--rm`: its layers are gone already; nothing may start it again before `remove`.
+            if autoRemove { g.record.state.status = .removing }
             g.exitHandled()
+            times.mark("record")
             return r
         }
         guard let r = after else { return }
         afterExit(entry, r)
+        times.mark("remove")
+        logger.debug("container exit handled", ["id": r.shortID, "steps": times.text])
     }
 
     /// `--rm`, then the restart policy.

@@ -207,6 +207,31 @@ import Testing
         }
     }
 
+    /// berthd removes a `--rm` container's record at its exit and tears the
+    /// rest down afterwards; killed in between, it leaves a bundle, a shim,
+    /// layers and a log directory without a record. The next berthd collects
+    /// them. (The record is deleted by hand here, berthd killed first.)
+    @Test func leftoversOfAnInterruptedRmTeardownAreCollected() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            let layers = d.root + "/snapshots/snapshots/overlayfs"
+            let layersBefore = try FileManager.default.contentsOfDirectory(atPath: layers).sorted()
+            let id = try Self.runDetached(d, name: "torn", ["sh", "-c", "sleep 1000"], autoRemove: true)
+            let shim = try Self.shimPid(d, id)
+            Self.killBerthd(d)
+            let del = Subprocess.run(["sqlite3", d.root + "/metadata.db", "DELETE FROM containers WHERE id = '\(id)'"])
+            #expect(del.status == 0, "\(del)")
+            try d.start()
+            #expect((try Self.client(d).call(BerthMethod.containerList.rawValue, ["all": true]).arrayValue ?? []).isEmpty)
+            try Self.waitFor("the shim to go") { kill(shim, 0) != 0 }
+            #expect(!FileManager.default.fileExists(atPath: d.state + "/containers/" + id))
+            #expect(!FileManager.default.fileExists(atPath: d.root + "/containers/" + id))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: layers).sorted() == layersBefore)
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            #expect(!mounts.contains(d.state + "/"), "nothing of it mounted")
+        }
+    }
+
     @Test func onFailureBacksOffAndStopsAtItsMaximum() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()

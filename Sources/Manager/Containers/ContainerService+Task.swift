@@ -254,55 +254,115 @@ extension ContainerService {
     /// Handles one exit of the container's task (a second report of the same exit finds no task and does nothing).
     func taskExited(_ entry: ContainerEntry, _ reported: ExitInfo, shimGone: Bool = false) {
         var times = StepTimes()
+        var quick: (task: ContainerEntry.Task, record: ContainerRecord, collections: Int)?
         let after: ContainerRecord? = entry.locked { g in
             guard let task = g.task else { return nil }
-            var info = reported
             monitor.unwatch(containerID: entry.id)
-            // The shim's delete (the runtime's: an exec and the container's cgroups,
-            // 3–10 ms) runs on a thread of its own while berthd undoes its own part,
-            // which needs nothing from the runtime: the rootfs, the network, and for
-            // `--rm` the layers. The bundle goes once the shim has left it.
-            let shimDone: Joinable<ExitInfo?>? = shimGone ? nil : Joinable {
-                guard let c = try? ShimClient(address: task.address) else { return nil }
-                let deleted = try? c.delete()
-                _ = try? c.shutdown(force: true)
-                return deleted
-            }
             g.task = nil
             // Execs die with the task; their sessions go with it.
             execs.withLock { t in t = t.filter { $0.value.containerID != entry.id } }
-            let dir = bundle(entry.id)
-            _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
-            times.mark("umount")
-            releaseMounts(g.record)
             var r = g.record
-            networking.detach(&r)
-            times.mark("network")
-            let autoRemove = r.hostConfig.autoRemove == true
-            if autoRemove { removeLayers(r) }
-            times.mark("layers")
-            if let deleted = shimDone?.join() { info = deleted }
-            times.mark("shim")
-            Self.removeTree(dir)
-            r.state.status = .exited
-            r.state.pid = 0
-            r.state.exitCode = info.exitStatus
-            r.state.oomKilled = info.oomKilled ?? false
-            r.state.finishedAt = Self.nanos(rfc3339: info.exitedAt) ?? Self.now()
-            if let reason = info.reason { r.state.error = reason }
+            if let removed = removeAtExit(g, reported) {
+                quick = (task, removed, images.collections.load(ordering: .relaxed))
+                times.mark("record")
+                return nil
+            }
+            let info = tearDown(task, &r, shimGone: shimGone, layers: r.hostConfig.autoRemove == true, times: &times) ?? reported
+            Self.recordExit(&r, info)
             g.record = r
             persist(r)
             emit("die", r, ["exitCode": String(info.exitStatus)])
             // `--rm`: its layers are gone already; nothing may start it again before `remove`.
-            if autoRemove { g.record.state.status = .removing }
+            if r.hostConfig.autoRemove == true { g.record.state.status = .removing }
             g.exitHandled()
             times.mark("record")
             return r
+        }
+        if var (task, r, collections) = quick {
+            // Gone for the user already (`run --rm` has returned); what is left of it goes now.
+            _ = tearDown(task, &r, shimGone: shimGone, layers: true, times: &times)
+            Self.removeTree(persistentDirectory(r.id))
+            tearingDown.withLock { $0.subtract([r.snapshotKey, Self.initLayerName(r.id)]) }
+            // A collection that ran meanwhile kept the image's layers under these; one more finds them free.
+            if images.collections.load(ordering: .relaxed) != collections { _ = try? images.collectGarbage() }
+            times.mark("teardown")
+            logger.debug("container exit handled (--rm)", ["id": r.shortID, "steps": times.text])
+            return
         }
         guard let r = after else { return }
         afterExit(entry, r)
         times.mark("remove")
         logger.debug("container exit handled", ["id": r.shortID, "steps": times.text])
+    }
+
+    /// `--rm` at the exit, for a container with no volume and no published port:
+    /// the exit is recorded (`die`), then the record goes at once (`destroy`;
+    /// `wait --condition removed`, and so `run --rm`, return) and the caller
+    /// tears the task down afterwards, on the exit's thread. Those need nothing
+    /// the user can see: the shim and the runtime's state, the rootfs mount, the
+    /// network namespace and address, the layers, the bundle and the log. A
+    /// crash before that ends leaves them without a record, and the next start
+    /// collects them (Reconcile's sweep, then the image garbage collection).
+    /// Volumes and published ports are released where the user would see them
+    /// (`volume rm`, a new `-p` on the same port): those containers are
+    /// removed the slow way. nil when this does not apply (or the record could
+    /// not be deleted: the slow way tries again).
+    private func removeAtExit(_ g: ContainerEntry.Guarded, _ info: ExitInfo) -> ContainerRecord? {
+        var r = g.record
+        guard r.hostConfig.autoRemove == true, (r.publishedPorts ?? []).isEmpty,
+              !(r.mounts ?? []).contains(where: { $0.type == .volume }) else { return nil }
+        Self.recordExit(&r, info)
+        r.state.status = .removing
+        tearingDown.withLock { $0.formUnion([r.snapshotKey, Self.initLayerName(r.id)]) }
+        do { try store.delete(r.id) } catch {
+            tearingDown.withLock { $0.subtract([r.snapshotKey, Self.initLayerName(r.id)]) }
+            logger.warn("container \(r.shortID) (--rm): cannot delete its record at its exit: \(error)")
+            return nil
+        }
+        g.record = r
+        emit("die", r, ["exitCode": String(info.exitStatus)])
+        g.removed = true
+        drop(r.id)
+        emit("destroy", r)
+        g.exitHandled()
+        return r
+    }
+
+    /// What the exited task `task` leaves. The shim's delete (the runtime's: an
+    /// exec and the container's cgroups, 3–10 ms) runs on a thread of its own
+    /// while berthd undoes its own part, which needs nothing from the runtime:
+    /// the rootfs, the volumes, the network, with `layers` the container's two
+    /// layers. The bundle goes once the shim has left it. The shim's exit
+    /// information, when it gave one.
+    func tearDown(_ task: ContainerEntry.Task, _ r: inout ContainerRecord, shimGone: Bool, layers: Bool,
+                  times: inout StepTimes) -> ExitInfo? {
+        let shimDone: Joinable<ExitInfo?>? = shimGone ? nil : Joinable {
+            guard let c = try? ShimClient(address: task.address) else { return nil }
+            let deleted = try? c.delete()
+            _ = try? c.shutdown(force: true)
+            return deleted
+        }
+        let dir = bundle(r.id)
+        _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
+        times.mark("umount")
+        releaseMounts(r)
+        networking.detach(&r)
+        times.mark("network")
+        if layers { removeLayers(r) }
+        times.mark("layers")
+        let info = shimDone?.join() ?? nil
+        times.mark("shim")
+        Self.removeTree(dir)
+        return info
+    }
+
+    static func recordExit(_ r: inout ContainerRecord, _ info: ExitInfo) {
+        r.state.status = .exited
+        r.state.pid = 0
+        r.state.exitCode = info.exitStatus
+        r.state.oomKilled = info.oomKilled ?? false
+        r.state.finishedAt = nanos(rfc3339: info.exitedAt) ?? now()
+        if let reason = info.reason { r.state.error = reason }
     }
 
     /// `--rm`, then the restart policy.

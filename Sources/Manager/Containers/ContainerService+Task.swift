@@ -303,14 +303,15 @@ extension ContainerService {
     /// network namespace and address, the layers, the bundle and the log. A
     /// crash before that ends leaves them without a record, and the next start
     /// collects them (Reconcile's sweep, then the image garbage collection).
-    /// Volumes and published ports are released where the user would see them
-    /// (`volume rm`, a new `-p` on the same port): those containers are
-    /// removed the slow way. nil when this does not apply (or the record could
-    /// not be deleted: the slow way tries again).
+    /// Volumes, published ports and user-defined networks are released where
+    /// the user would see them (`volume rm`, a new `-p` on the same port,
+    /// `network rm`): those containers are removed the slow way. nil when this
+    /// does not apply (or the record could not be deleted: the slow way tries again).
     private func removeAtExit(_ g: ContainerEntry.Guarded, _ info: ExitInfo) -> ContainerRecord? {
         var r = g.record
         guard r.hostConfig.autoRemove == true, (r.publishedPorts ?? []).isEmpty,
-              !(r.mounts ?? []).contains(where: { $0.type == .volume }) else { return nil }
+              !(r.mounts ?? []).contains(where: { $0.type == .volume }),
+              (r.networks ?? []).allSatisfy({ (try? networking.network($0.networkID))?.predefined == true }) else { return nil }
         Self.recordExit(&r, info)
         r.state.status = .removing
         tearingDown.withLock { $0.formUnion([r.snapshotKey, Self.initLayerName(r.id)]) }

@@ -1,4 +1,5 @@
 import OCI
+import Synchronization
 
 /// The OCI runtime-spec config.json that SpecBuilder writes: only the fields a
 /// Docker-style container uses, Encodable (OCI's `Spec` is the runtime's lean,
@@ -150,6 +151,39 @@ public struct RuntimeConfig: Encodable, Sendable, Equatable {
         public var listenerPath: String?
         public var listenerMetadata: String?
         public var syscalls: [Syscall]
+
+        /// Docker's default profile is some 300 rules, the bulk of config.json, and
+        /// nearly every container has the same one: the last tree encoded is kept
+        /// and reused when the next container's profile is equal (comparing costs a
+        /// tenth of encoding; about 0.5 ms of each start went here).
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(try Seccomp.tree(self))
+        }
+
+        private static let last = Mutex<(Seccomp, JSONValue)?>(nil)
+
+        static func tree(_ s: Seccomp) throws -> JSONValue {
+            if let hit = last.withLock({ $0 }), hit.0 == s { return hit.1 }
+            let tree = try JSONValueEncoder().encode(Fields(s))
+            last.withLock { $0 = (s, tree) }
+            return tree
+        }
+
+        /// The fields in the spec's order, encoded as they are.
+        private struct Fields: Encodable {
+            var defaultAction: String
+            var defaultErrnoRet: UInt32?
+            var architectures: [String]?
+            var flags: [String]?
+            var listenerPath: String?
+            var listenerMetadata: String?
+            var syscalls: [Syscall]
+            init(_ s: Seccomp) {
+                defaultAction = s.defaultAction; defaultErrnoRet = s.defaultErrnoRet; architectures = s.architectures
+                flags = s.flags; listenerPath = s.listenerPath; listenerMetadata = s.listenerMetadata; syscalls = s.syscalls
+            }
+        }
 
         public struct Syscall: Encodable, Sendable, Equatable {
             public var names: [String]

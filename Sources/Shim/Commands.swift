@@ -99,7 +99,12 @@ public enum ShimCommand {
 
     static func start(_ o: Options) throws(RPCError) -> Int32 {
         let bundle = Sys.absolute(o.bundle)
-        guard access(bundle + "/config.json", R_OK) == 0 else { throw RPCError(RPCError.invalidParams, "no config.json in bundle \(bundle)") }
+        // config.json is needed only at create: a manager may start the shim
+        // while it still writes the bundle, and overlap the two.
+        var st = stat()
+        guard stat(bundle, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw RPCError(RPCError.invalidParams, "no bundle directory \(bundle)")
+        }
         let lock = open(bundle + "/shim.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if lock < 0 { throw Sys.fail("open \(bundle)/shim.lock") }
         defer { close(lock) }

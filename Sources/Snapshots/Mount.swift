@@ -23,4 +23,20 @@ public struct Mount: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// True when the mount is read-only.
     public var isReadOnly: Bool { options.contains("ro") }
+
+    /// The same mount with overlayfs's `volatile` option (Linux 5.10) when it is
+    /// an overlay with an upper directory; any other mount as it is. A volatile
+    /// overlay ignores fsync and syncfs and skips syncing its upper filesystem
+    /// when it is unmounted, which otherwise waits for every dirty page of that
+    /// whole filesystem (1–4 ms here, 45 ms while builds wrote to the same disk).
+    /// The price: after a crash the upper directory may be incomplete, and the
+    /// kernel refuses to mount it again (it leaves `WORKDIR/work/incompat/volatile`
+    /// behind). So only for a layer nobody keeps: a `--rm` container's, as
+    /// podman and CRI-O do.
+    public var volatile: Mount {
+        guard type == "overlay", options.contains(where: { $0.hasPrefix("upperdir=") }), !options.contains("volatile") else { return self }
+        var m = self
+        m.options.append("volatile")
+        return m
+    }
 }

@@ -110,6 +110,24 @@ import Testing
         #expect(text.contains("\"defaultErrnoRet\":1"))
     }
 
+    /// The encoded profile is reused for an equal profile only: alternating
+    /// profiles (default capabilities, then all of them) encode as each is.
+    @Test func encodingReusesOnlyAnEqualProfile() throws {
+        let plain = try #require(try SeccompProfile.docker.resolved(for: .init(capabilities: CapabilitySet.defaults, arch: "amd64", kernel: (6, 1))))
+        let admin = try #require(try SeccompProfile.docker.resolved(for: .init(capabilities: CapabilitySet.defaults + ["CAP_SYS_ADMIN"],
+                                                                                  arch: "amd64", kernel: (6, 1))))
+        #expect(plain != admin)
+        func names(_ text: String) throws -> Set<String> {
+            let v = try JSONParser.parse(Array(text.utf8))
+            return Set((v["syscalls"]?.arrayValue ?? []).flatMap { ($0["names"]?.arrayValue ?? []).compactMap(\.stringValue) })
+        }
+        let expected = [Set(plain.syscalls.flatMap(\.names)), Set(admin.syscalls.flatMap(\.names))]
+        #expect(expected[0] != expected[1])
+        for (i, s) in [plain, admin, plain, plain, admin].enumerated() {
+            #expect(try names(JSONValueEncoder().encodeText(s)) == expected[s == plain ? 0 : 1], "encoding \(i)")
+        }
+    }
+
     @Test func badProfiles() {
         #expect(throws: ContainerSpecError.self) { try SeccompProfile(json: "{not json") }
         #expect(throws: ContainerSpecError.self) {

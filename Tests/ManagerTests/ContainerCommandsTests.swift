@@ -165,6 +165,35 @@ import Testing
         }
     }
 
+    /// `--rm`: the writable layer is a volatile overlay (nothing synced at its
+    /// unmount: it is thrown away), a kept container's is not. Once `run --rm`
+    /// returns the container is gone from `ps -a` and its name is free; its
+    /// layers, bundle, mount, shim and log directory go right after.
+    @Test func rmContainersAreVolatileAndLeaveNothing() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
+            let rootOptions = "while read -r dev dir type opts rest; do [ \"$dir\" = / ] && echo \"$opts\"; done < /proc/mounts; true"
+            let layers = d.root + "/snapshots/snapshots/overlayfs"
+            let layersBefore = try FileManager.default.contentsOfDirectory(atPath: layers).sorted()
+            var r = try d.berth(["run", "--rm", "--name", "brief", "bb:1", "sh", "-c", rootOptions])
+            #expect(r.status == 0 && r.out.contains("upperdir=") && r.out.contains("volatile"), "\(r)")
+            #expect(try d.berth(["ps", "-aq"]).out.isEmpty)
+            r = try d.berth(["run", "--rm", "--name", "brief", "bb:1", "sh", "-c", "exit 4"])
+            #expect(r.status == 4, "the name is free at once: \(r)")
+            try ContainerRestartTests.waitFor("the teardown") {
+                let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+                return try FileManager.default.contentsOfDirectory(atPath: layers).sorted() == layersBefore
+                    && FileManager.default.contentsOfDirectory(atPath: d.state + "/containers").isEmpty
+                    && FileManager.default.contentsOfDirectory(atPath: d.root + "/containers").isEmpty
+                    && !mounts.contains(d.state + "/")
+                    && Subprocess.run(["pgrep", "-f", "berth-shim start .*" + d.state]).status != 0
+            }
+            r = try d.berth(["run", "--name", "kept", "bb:1", "sh", "-c", rootOptions])
+            #expect(r.status == 0 && r.out.contains("upperdir=") && !r.out.contains("volatile"), "\(r)")
+        }
+    }
+
     @Test func stopOfAProcessIgnoringSIGTERMTakesTheTimeout() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()

@@ -28,17 +28,19 @@ import Testing
 
     static func client(_ d: Daemon) throws -> BerthClient { try BerthClient(host: "unix://" + d.socket) }
 
-    /// `run -d` through the API: create + start; the id.
+    /// `run -d` through the API: create + start (`start: false`: create only); the id.
     @discardableResult
-    static func runDetached(_ d: Daemon, name: String, _ cmd: [String], restart: String = "no") throws -> String {
+    static func runDetached(_ d: Daemon, name: String, _ cmd: [String], restart: String = "no", autoRemove: Bool = false,
+                            start: Bool = true) throws -> String {
         let c = try client(d)
         var config = BerthAPI.ContainerConfig()
         config.cmd = cmd
         var host = BerthAPI.HostConfig()
         let parts = restart.split(separator: ":")
         host.restartPolicy = BerthAPI.RestartPolicy(name: String(parts[0]), maximumRetryCount: parts.count > 1 ? Int(parts[1])! : 0)
+        if autoRemove { host.autoRemove = true }
         let created: BerthAPI.ContainerCreateResult = try c.call(.containerCreate, BerthAPI.ContainerCreateParams(name: name, image: "bb:1", config: config, hostConfig: host))
-        let _: NoParams = try c.call(.containerStart, BerthAPI.ContainerRef(id: created.id))
+        if start { let _: NoParams = try c.call(.containerStart, BerthAPI.ContainerRef(id: created.id)) }
         return created.id
     }
 
@@ -167,6 +169,66 @@ import Testing
             for id in [always, stopped, plain] {
                 let _: NoParams = try Self.client(d).call(.containerRemove, BerthAPI.ContainerRemoveParams(id: id, force: true))
             }
+        }
+    }
+
+    /// dockerd's restore: `--rm` containers that do not run when berthd starts
+    /// (the host rebooted under them, or they were never started) are removed,
+    /// their layers too. One whose shim survived berthd's death goes on running.
+    @Test func hostRebootRemovesRmContainers() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            let layers = d.root + "/snapshots/snapshots/overlayfs"
+            let layersBefore = try FileManager.default.contentsOfDirectory(atPath: layers).sorted()
+            let gone = try Self.runDetached(d, name: "gone", ["sh", "-c", "sleep 1000"], autoRemove: true)
+            _ = try Self.runDetached(d, name: "unstarted", ["true"], autoRemove: true, start: false)
+            let initPid = try Self.inspect(d, gone)["State"]?["Pid"]?.int64Value ?? 0
+            let shim = try Self.shimPid(d, gone)
+            Self.killBerthd(d)
+            kill(shim, SIGKILL)
+            if initPid > 0 { kill(pid_t(initPid), SIGKILL) }
+            usleep(200_000)
+            umount2(d.state + "/containers/\(gone)/rootfs", Int32(MNT_DETACH))
+            try? FileManager.default.removeItem(atPath: d.state)
+            try d.start()
+            let list: [JSONValue] = try Self.client(d).call(BerthMethod.containerList.rawValue, ["all": true]).arrayValue ?? []
+            #expect(list.isEmpty, "\(list)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: layers).sorted() == layersBefore)
+
+            // berthd killed, the host up: the --rm container runs on and is removed when it ends.
+            let survivor = try Self.runDetached(d, name: "survivor", ["sh", "-c", "sleep 1000"], autoRemove: true)
+            Self.killBerthd(d)
+            try d.start()
+            #expect(try Self.state(d, survivor).status == "running")
+            let _: NoParams = try Self.client(d).call(.containerKill, BerthAPI.ContainerKillParams(id: survivor, signal: "KILL"))
+            try Self.waitFor("the survivor's removal") {
+                (try Self.client(d).call(BerthMethod.containerList.rawValue, ["all": true]).arrayValue ?? []).isEmpty
+            }
+        }
+    }
+
+    /// berthd removes a `--rm` container's record at its exit and tears the
+    /// rest down afterwards; killed in between, it leaves a bundle, a shim,
+    /// layers and a log directory without a record. The next berthd collects
+    /// them. (The record is deleted by hand here, berthd killed first.)
+    @Test func leftoversOfAnInterruptedRmTeardownAreCollected() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            let layers = d.root + "/snapshots/snapshots/overlayfs"
+            let layersBefore = try FileManager.default.contentsOfDirectory(atPath: layers).sorted()
+            let id = try Self.runDetached(d, name: "torn", ["sh", "-c", "sleep 1000"], autoRemove: true)
+            let shim = try Self.shimPid(d, id)
+            Self.killBerthd(d)
+            let del = Subprocess.run(["sqlite3", d.root + "/metadata.db", "DELETE FROM containers WHERE id = '\(id)'"])
+            #expect(del.status == 0, "\(del)")
+            try d.start()
+            #expect((try Self.client(d).call(BerthMethod.containerList.rawValue, ["all": true]).arrayValue ?? []).isEmpty)
+            try Self.waitFor("the shim to go") { kill(shim, 0) != 0 }
+            #expect(!FileManager.default.fileExists(atPath: d.state + "/containers/" + id))
+            #expect(!FileManager.default.fileExists(atPath: d.root + "/containers/" + id))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: layers).sorted() == layersBefore)
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            #expect(!mounts.contains(d.state + "/"), "nothing of it mounted")
         }
     }
 

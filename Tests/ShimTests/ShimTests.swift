@@ -159,6 +159,25 @@ struct ShimTests {
         #expect(!fileExists(sb.bundle + "/shim.json"), "nothing was created: shutdown leaves no state")
     }
 
+    /// A manager may start the shim while it still writes the bundle: `start`
+    /// needs the directory only, `create` reads config.json.
+    @Test func startNeedsNoConfigYet() throws {
+        let sb = try ShimSandbox("early", args: ["sh", "-c", "echo early"])
+        defer { sb.cleanup() }
+        let config = try #require(readFile(sb.bundle + "/config.json"))
+        unlink(sb.bundle + "/config.json")
+        try sb.start()
+        let c = try sb.client()
+        try writeFile(sb.bundle + "/config.json", config)
+        let log = sb.bundle + "/early.log"
+        _ = try c.create(CreateParams(stdio: .log, logPath: log))
+        _ = try c.start()
+        #expect(try c.wait().exitStatus == 0)
+        #expect(logRecords(log).compactMap { $0["log"] as? String } == ["early\n"])
+        _ = try c.delete()
+        try c.shutdown()
+    }
+
     @Test func concurrentStartsShareOneShim() throws {
         let sb = try ShimSandbox("race", args: ["true"])
         defer { sb.cleanup() }
@@ -480,7 +499,7 @@ struct ShimTests {
         let noID = runCommand([TestEnv.shimPath, "start", "--bundle", "/nonexistent"])
         #expect(noID.status == 1 && noID.stderr.hasPrefix("berth-shim: ") && noID.stderr.contains("--id"), "\(noID)")
         let noBundle = runCommand([TestEnv.shimPath, "start", "--id", "x", "--bundle", "/nonexistent"])
-        #expect(noBundle.status == 1 && noBundle.stderr.contains("config.json"), "\(noBundle)")
+        #expect(noBundle.status == 1 && noBundle.stderr.contains("no bundle directory /nonexistent"), "\(noBundle)")
         let bad = runCommand([TestEnv.shimPath, "start", "--id", "../x", "--bundle", "/tmp"])
         #expect(bad.status == 1 && bad.stderr.contains("invalid id"), "\(bad)")
         let unknown = runCommand([TestEnv.shimPath, "frob", "--id", "x", "--bundle", "/tmp"])

@@ -34,7 +34,8 @@ extension ContainerService {
     /// What containers keep from garbage collection: their snapshots and their images.
     func gcRoots() -> (targets: [String], snapshots: [String]) {
         let records = entries.map(\.record)
-        return (records.compactMap(\.imageTarget), records.flatMap { [$0.snapshotKey, Self.initLayerName($0.id)] } + creating.withLock { Array($0) })
+        return (records.compactMap(\.imageTarget), records.flatMap { [$0.snapshotKey, Self.initLayerName($0.id)] }
+                + creating.withLock { Array($0) } + tearingDown.withLock { Array($0) })
     }
 
     /// Runs blocking container work on a thread of its own.

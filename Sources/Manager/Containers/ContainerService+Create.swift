@@ -9,6 +9,7 @@ extension ContainerService {
     /// `create`: a record, a writable snapshot on the image's layers and the
     /// directory for its log; nothing runs yet. On any failure nothing is left.
     func create(_ p: BerthAPI.ContainerCreateParams) throws -> BerthAPI.ContainerCreateResult {
+        var times = StepTimes()
         let name: String
         if let n = p.name, !n.isEmpty {
             name = try ContainerNames.validate(n)
@@ -59,9 +60,12 @@ extension ContainerService {
         _ = try NetworkService.portRequests(rec)
         creating.withLock { $0.formUnion([key, initLayer, initLayer + "-active"]) }
         defer { creating.withLock { $0.subtract([key, initLayer, initLayer + "-active"]) } }
+        times.mark("check")
         do {
             try makeInitLayer(initLayer, parent: imageTop, id: id)
+            times.mark("init")
             _ = try images.snapshotter.prepare(key, parent: initLayer, labels: ["berth.container": id])
+            times.mark("snapshot")
         } catch {
             try? images.snapshotter.remove(initLayer)
             throw BerthError(.internal, "cannot prepare the container's filesystem: \(error)")
@@ -79,6 +83,8 @@ extension ContainerService {
             throw error
         }
         emit("create", rec)
+        times.mark("record")
+        logger.debug("container created", ["id": rec.shortID, "steps": times.text])
         return BerthAPI.ContainerCreateResult(id: id, warnings: warnings)
     }
 

@@ -15,6 +15,15 @@ import Snapshots
 /// | running/paused | no bundle (the host rebooted, /run emptied) | exited (255) |
 /// | restarting | — | the restart is scheduled again |
 ///
+/// Bundles and log directories of no recorded container (a `--rm` container
+/// whose teardown berthd did not finish) are removed first.
+///
+/// A `--rm` container that does not run once this is done is removed with its
+/// anonymous volumes, as dockerd does when it restores: its exit (or the
+/// reboot under it) happened while berthd was not there to remove it. Its
+/// layer was mounted `volatile` and may be incomplete after a crash; the
+/// kernel would refuse to mount it again anyway.
+///
 /// Networks: a running container's published ports are bound again; a
 /// stopped one's leftovers (addresses, port mappings, namespace: berthd died
 /// between its exit and the teardown) are torn down; namespaces and leases of
@@ -24,6 +33,7 @@ import Snapshots
 /// the user, that are not running are started (Docker's behaviour at daemon start).
 extension ContainerService {
     func reconcile() {
+        sweepOrphans()
         var toStart: [ContainerEntry] = []
         for entry in entries {
             let r = entry.record
@@ -39,6 +49,12 @@ extension ContainerService {
             default: break
             }
             let after = entry.record
+            if after.hostConfig.autoRemove == true, !after.state.hasTask, after.state.status != .restarting {
+                do { try remove(entry, force: true, volumes: true) } catch {
+                    logger.warn("could not remove container \(after.shortID) (--rm) at start-up: \(error)")
+                }
+                continue
+            }
             guard !after.state.hasTask, let p = after.hostConfig.restartPolicy?.name else { continue }
             if p == "always" || (p == "unless-stopped" && !after.manuallyStopped) { toStart.append(entry) }
         }
@@ -54,6 +70,25 @@ extension ContainerService {
                 logger.warn("could not restart container \(entry.record.shortID) at start-up: \(error)")
             }
         }
+    }
+
+    /// What a berthd that died while it tore down a removed `--rm` container
+    /// (ContainerService.removeAtExit) left behind: bundles and log directories
+    /// with no record. A bundle's shim is shut down and its container collected
+    /// (clearStaleBundle); the layers with no record go in the garbage
+    /// collection at start-up, the namespace and address in reconcileNetworks.
+    private func sweepOrphans() {
+        let known = Set(entries.map(\.id))
+        func orphans(_ dir: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { name in
+                name.utf8.count == 64 && name.allSatisfy(\.isHexDigit) && !known.contains(name)
+            }
+        }
+        for id in orphans(paths.bundles) {
+            logger.info("removing what is left of container \(id.prefix(12)), removed before berthd stopped")
+            clearStaleBundle(id)
+        }
+        for id in orphans(paths.persistent) { Self.removeTree(persistentDirectory(id)) }
     }
 
     private func reattach(_ entry: ContainerEntry) {

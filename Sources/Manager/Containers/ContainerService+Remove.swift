@@ -31,25 +31,36 @@ extension ContainerService {
             var r = g.record
             r.state.status = .removing
             g.record = r
-            do {
-                try images.snapshotter.remove(r.snapshotKey)
-                if r.snapshotParent == Self.initLayerName(r.id) { try? images.snapshotter.remove(Self.initLayerName(r.id)) }
-            } catch {
-                // Already gone is fine; anything else leaves the container for a second try.
-                if (try? images.snapshotter.exists(r.snapshotKey)) == true {
-                    r.state.status = .dead
-                    g.record = r
-                    persist(r)
-                    throw BerthError(.internal, "cannot remove the filesystem of container \(r.shortID): \(error)")
-                }
+            var times = StepTimes()
+            defer { logger.debug("container removed", ["id": r.shortID, "steps": times.text]) }
+            // Anything but "already gone" leaves the container for a second try.
+            if let error = removeLayers(r) {
+                r.state.status = .dead
+                g.record = r
+                persist(r)
+                throw BerthError(.internal, "cannot remove the filesystem of container \(r.shortID): \(error)")
             }
+            times.mark("snapshots")
             Self.removeTree(persistentDirectory(r.id))
+            times.mark("files")
             try store.delete(r.id)
+            times.mark("record")
             g.removed = true
             removedMounts = r.mounts ?? []
             drop(r.id)
             emit("destroy", r)
         }
+    }
+
+    /// The container's writable layer and its init layer; the error when the
+    /// writable layer is still there afterwards (already gone is fine).
+    @discardableResult
+    func removeLayers(_ r: ContainerRecord) -> (any Error)? {
+        do { try images.snapshotter.remove(r.snapshotKey) } catch {
+            if (try? images.snapshotter.exists(r.snapshotKey)) == true { return error }
+        }
+        if r.snapshotParent == Self.initLayerName(r.id) { try? images.snapshotter.remove(Self.initLayerName(r.id)) }
+        return nil
     }
 
     func rename(_ entry: ContainerEntry, to newName: String) throws {

@@ -8,12 +8,13 @@ import Snapshots
 ///
 /// | step | start | on failure |
 /// | --- | --- | --- |
-/// | 0 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed |
-/// | 1 | bundle dir, rootfs mounted from the snapshot | unmount, remove the dir |
-/// | 2 | volumes mounted and filled (copy-up); hosts, resolv.conf, hostname written; config.json from the record | as 1 |
-/// | 3 | `berth-shim start` (daemonizes, prints its address) | as 1 |
-/// | 4 | shim `create` (runtime create, log piped) | shim shut down, as 1 |
-/// | 5 | shim `start` (runtime start) | shim `delete` + shut down, as 1 |
+/// | 0 | bundle dir; `berth-shim start` launched, not waited for: it daemonizes while 1–3 are done | remove the dir |
+/// | 1 | networks: ports bound, netns pinned, CNI ADD (NetworkService.attach) | `detach`: CNI DEL, ports freed, netns removed; as 0 |
+/// | 2 | rootfs mounted from the snapshot | unmount, as 1 |
+/// | 3 | volumes mounted and filled (copy-up); hosts, resolv.conf, hostname written; config.json from the record | as 2 |
+/// | 4 | the shim's `start` collected (its address) | shim shut down, as 2 |
+/// | 5 | shim `create` (runtime create, log piped) | as 4 |
+/// | 6 | shim `start` (runtime start) | shim `delete` + shut down, as 2 |
 ///
 /// An exit (the shim's `exit` event, or the shim's own death) is handled
 /// once, under the container's mutex: shim `delete` (the exit status), shim
@@ -45,31 +46,49 @@ extension ContainerService {
         }
     }
 
-    /// Steps 1–5 (the table above); the mutex is held.
+    /// Steps 0–6 (the table above); the mutex is held.
     func startTask(_ g: ContainerEntry.Guarded, beforeStart: ((ContainerEntry.Task) throws -> Void)? = nil) throws {
         var r = g.record
         let dir = bundle(r.id), rootfs = dir + "/rootfs"
         var task: ContainerEntry.Task?
+        var launching: HostCommand.Running?
         // Network and link errors are reported in Docker's words, without the task prefix.
         var reportAsIs = false
+        var times = StepTimes()
         do {
             clearStaleBundle(r.id)
+            try Self.makeDirectory(dir, mode: 0o711)
+            try Self.makeDirectory(rootfs, mode: 0o755)
+            // The shim starts (exec, fork, socket, shim.json: 2–3 ms) while the rest
+            // of the bundle is made here; it needs config.json only at create.
+            launching = try startShim(id: r.id, bundle: dir)
             reportAsIs = true
             let netns = try networking.attach(&r)
             reportAsIs = false
-            try Self.makeDirectory(dir, mode: 0o711)
-            try Self.makeDirectory(rootfs, mode: 0o755)
+            times.mark("net")
             let mounts = try images.snapshotter.mounts(r.snapshotKey)
-            try Mount.mountAll(mounts, at: rootfs)
+            if r.hostConfig.autoRemove == true {
+                // `--rm`: the layer goes when the container exits, and a crash while it
+                // runs removes it too (Reconcile), so nothing of it need reach the disk:
+                // no sync at unmount, on the exit path `run --rm` waits for. A kernel
+                // without `volatile` (before 5.10) gets the plain mount.
+                do { try Mount.mountAll(mounts.map(\.volatile), at: rootfs) } catch { try Mount.mountAll(mounts, at: rootfs) }
+            } else {
+                try Mount.mountAll(mounts, at: rootfs)
+            }
+            times.mark("rootfs")
             let volumeMounts = try prepareMounts(r, rootfs: rootfs)
             reportAsIs = true
             let names = try prepareNameFiles(r, taken: Set(volumeMounts.map(\.destination)))
             reportAsIs = false
+            times.mark("files")
             let spec = try renderSpec(r, rootfs: rootfs, netns: netns, extraMounts: volumeMounts + names.mounts,
                                       linkEnvironment: names.linkEnvironment)
             try Self.writeFile(dir + "/config.json", spec)
-            let t = try launchShim(id: r.id, bundle: dir)
+            times.mark("spec")
+            let t = try shimStarted(launching.take()!)
             task = t
+            times.mark("shim")
             monitor.watch(containerID: r.id, shimPid: t.shimPid)
             let client = try shimClient(t)
             let logOpts = r.hostConfig.logConfig?.config ?? [:]
@@ -79,16 +98,22 @@ extension ContainerService {
                                       logMaxFiles: logOpts["max-file"].flatMap { Int($0) },
                                       stdin: (r.config.openStdin ?? false) && !tty)
             _ = try shimCall { () throws(RPCError) in try client.create(create) }
+            times.mark("create")
             g.task = t
             try beforeStart?(t)
+            times.mark("attach")
             let pid = try shimCall { () throws(RPCError) in try client.start() }.pid
+            times.mark("start")
             r.state = ContainerState(status: .running, pid: pid, exitCode: 0, error: "", oomKilled: false,
                                      startedAt: Self.now(), finishedAt: r.state.finishedAt)
             g.record = r
             persist(r)
             emit("start", r)
+            times.mark("record")
+            logger.debug("container started", ["id": r.shortID, "steps": times.text])
         } catch {
             let message = (error as? BerthError)?.message ?? "\(error)"
+            if let l = launching.take() { task = try? shimStarted(l) }
             if let task {
                 monitor.unwatch(containerID: r.id)
                 discardShim(task, id: r.id)
@@ -135,10 +160,15 @@ extension ContainerService {
         return 128
     }
 
-    /// `berth-shim start`: the shim daemonizes and prints `{"address","pid"}`.
-    func launchShim(id: String, bundle: String) throws -> ContainerEntry.Task {
-        let res = try HostCommand.run(paths.shim, ["start", "--id", id, "--bundle", bundle, "--runtime", paths.runtime,
-                                                   "--runtime-root", paths.runtimeRoot, "--events", monitor.address])
+    /// `berth-shim start`, running: the shim daemonizes and prints `{"address","pid"}`.
+    func startShim(id: String, bundle: String) throws -> HostCommand.Running {
+        try HostCommand.start(paths.shim, ["start", "--id", id, "--bundle", bundle, "--runtime", paths.runtime,
+                                           "--runtime-root", paths.runtimeRoot, "--events", monitor.address])
+    }
+
+    /// The shim `startShim` launched, once its `start` has printed where it listens.
+    func shimStarted(_ launch: HostCommand.Running) throws -> ContainerEntry.Task {
+        let res = launch.finish()
         guard res.status == 0, let line = res.stdout.split(separator: "\n").first,
               let v = try? JSONParser.parse(Array(line.utf8)), let out = try? StartOutput.decode(v) else {
             throw BerthError(.internal, "cannot start the shim: \(res.message)")
@@ -223,37 +253,117 @@ extension ContainerService {
 
     /// Handles one exit of the container's task (a second report of the same exit finds no task and does nothing).
     func taskExited(_ entry: ContainerEntry, _ reported: ExitInfo, shimGone: Bool = false) {
+        var times = StepTimes()
+        var quick: (task: ContainerEntry.Task, record: ContainerRecord, collections: Int)?
         let after: ContainerRecord? = entry.locked { g in
             guard let task = g.task else { return nil }
-            var info = reported
             monitor.unwatch(containerID: entry.id)
-            if !shimGone, let c = try? ShimClient(address: task.address) {
-                if let deleted = try? c.delete() { info = deleted }
-                _ = try? c.shutdown(force: true)
-            }
             g.task = nil
             // Execs die with the task; their sessions go with it.
             execs.withLock { t in t = t.filter { $0.value.containerID != entry.id } }
-            let dir = bundle(entry.id)
-            _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
-            Self.removeTree(dir)
-            releaseMounts(g.record)
             var r = g.record
-            networking.detach(&r)
-            r.state.status = .exited
-            r.state.pid = 0
-            r.state.exitCode = info.exitStatus
-            r.state.oomKilled = info.oomKilled ?? false
-            r.state.finishedAt = Self.nanos(rfc3339: info.exitedAt) ?? Self.now()
-            if let reason = info.reason { r.state.error = reason }
+            if let removed = removeAtExit(g, reported) {
+                quick = (task, removed, images.collections.load(ordering: .relaxed))
+                times.mark("record")
+                return nil
+            }
+            let info = tearDown(task, &r, shimGone: shimGone, layers: r.hostConfig.autoRemove == true, times: &times) ?? reported
+            Self.recordExit(&r, info)
             g.record = r
             persist(r)
             emit("die", r, ["exitCode": String(info.exitStatus)])
+            // `--rm`: its layers are gone already; nothing may start it again before `remove`.
+            if r.hostConfig.autoRemove == true { g.record.state.status = .removing }
             g.exitHandled()
+            times.mark("record")
             return r
+        }
+        if var (task, r, collections) = quick {
+            // Gone for the user already (`run --rm` has returned); what is left of it goes now.
+            _ = tearDown(task, &r, shimGone: shimGone, layers: true, times: &times)
+            Self.removeTree(persistentDirectory(r.id))
+            tearingDown.withLock { $0.subtract([r.snapshotKey, Self.initLayerName(r.id)]) }
+            // A collection that ran meanwhile kept the image's layers under these; one more finds them free.
+            if images.collections.load(ordering: .relaxed) != collections { _ = try? images.collectGarbage() }
+            times.mark("teardown")
+            logger.debug("container exit handled (--rm)", ["id": r.shortID, "steps": times.text])
+            return
         }
         guard let r = after else { return }
         afterExit(entry, r)
+        times.mark("remove")
+        logger.debug("container exit handled", ["id": r.shortID, "steps": times.text])
+    }
+
+    /// `--rm` at the exit, for a container with no volume and no published port:
+    /// the exit is recorded (`die`), then the record goes at once (`destroy`;
+    /// `wait --condition removed`, and so `run --rm`, return) and the caller
+    /// tears the task down afterwards, on the exit's thread. Those need nothing
+    /// the user can see: the shim and the runtime's state, the rootfs mount, the
+    /// network namespace and address, the layers, the bundle and the log. A
+    /// crash before that ends leaves them without a record, and the next start
+    /// collects them (Reconcile's sweep, then the image garbage collection).
+    /// Volumes, published ports and user-defined networks are released where
+    /// the user would see them (`volume rm`, a new `-p` on the same port,
+    /// `network rm`): those containers are removed the slow way. nil when this
+    /// does not apply (or the record could not be deleted: the slow way tries again).
+    private func removeAtExit(_ g: ContainerEntry.Guarded, _ info: ExitInfo) -> ContainerRecord? {
+        var r = g.record
+        guard r.hostConfig.autoRemove == true, (r.publishedPorts ?? []).isEmpty,
+              !(r.mounts ?? []).contains(where: { $0.type == .volume }),
+              (r.networks ?? []).allSatisfy({ (try? networking.network($0.networkID))?.predefined == true }) else { return nil }
+        Self.recordExit(&r, info)
+        r.state.status = .removing
+        tearingDown.withLock { $0.formUnion([r.snapshotKey, Self.initLayerName(r.id)]) }
+        do { try store.delete(r.id) } catch {
+            tearingDown.withLock { $0.subtract([r.snapshotKey, Self.initLayerName(r.id)]) }
+            logger.warn("container \(r.shortID) (--rm): cannot delete its record at its exit: \(error)")
+            return nil
+        }
+        g.record = r
+        emit("die", r, ["exitCode": String(info.exitStatus)])
+        g.removed = true
+        drop(r.id)
+        emit("destroy", r)
+        g.exitHandled()
+        return r
+    }
+
+    /// What the exited task `task` leaves. The shim's delete (the runtime's: an
+    /// exec and the container's cgroups, 3–10 ms) runs on a thread of its own
+    /// while berthd undoes its own part, which needs nothing from the runtime:
+    /// the rootfs, the volumes, the network, with `layers` the container's two
+    /// layers. The bundle goes once the shim has left it. The shim's exit
+    /// information, when it gave one.
+    func tearDown(_ task: ContainerEntry.Task, _ r: inout ContainerRecord, shimGone: Bool, layers: Bool,
+                  times: inout StepTimes) -> ExitInfo? {
+        let shimDone: Joinable<ExitInfo?>? = shimGone ? nil : Joinable {
+            guard let c = try? ShimClient(address: task.address) else { return nil }
+            let deleted = try? c.delete()
+            _ = try? c.shutdown(force: true)
+            return deleted
+        }
+        let dir = bundle(r.id)
+        _ = try? Mount.unmountAll(dir + "/rootfs", detach: true)
+        times.mark("umount")
+        releaseMounts(r)
+        networking.detach(&r)
+        times.mark("network")
+        if layers { removeLayers(r) }
+        times.mark("layers")
+        let info = shimDone?.join() ?? nil
+        times.mark("shim")
+        Self.removeTree(dir)
+        return info
+    }
+
+    static func recordExit(_ r: inout ContainerRecord, _ info: ExitInfo) {
+        r.state.status = .exited
+        r.state.pid = 0
+        r.state.exitCode = info.exitStatus
+        r.state.oomKilled = info.oomKilled ?? false
+        r.state.finishedAt = nanos(rfc3339: info.exitedAt) ?? now()
+        if let reason = info.reason { r.state.error = reason }
     }
 
     /// `--rm`, then the restart policy.

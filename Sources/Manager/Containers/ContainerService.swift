@@ -42,6 +42,9 @@ public final class ContainerService: Sendable {
     /// Snapshot keys of containers being created (prepared, not yet in the
     /// table): garbage collection must not take them meanwhile.
     let creating = Mutex<Set<String>>([])
+    /// Snapshot keys of `--rm` containers removed at their exit whose layers
+    /// are still being removed (taskExited): garbage collection keeps them too.
+    let tearingDown = Mutex<Set<String>>([])
     /// Exec sessions by exec id (kept in memory, as Docker does).
     let execs = Mutex<[String: ExecSession]>([:])
 

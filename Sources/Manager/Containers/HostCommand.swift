@@ -20,6 +20,46 @@ enum HostCommand {
     /// `input` goes to the program's stdin (written whole before it starts, so
     /// it must fit a pipe's buffer, 64 KiB: CNI configurations do); else /dev/null.
     static func run(_ path: String, _ args: [String], environment: [String]? = nil, input: [UInt8]? = nil) throws -> Result {
+        try start(path, args, environment: environment, input: input).finish()
+    }
+
+    /// A program started by `start`, running while the caller does something
+    /// else; `finish` collects it. Every `Running` must be finished (it holds
+    /// the pipes and the pid to reap).
+    struct Running {
+        let pid: pid_t
+        let stdout: Int32
+        let stderr: Int32
+
+        /// Reads its stdout and stderr to their end and reaps it.
+        func finish() -> Result {
+            // Both pipes are drained together so that neither can fill and stall the child.
+            var out: [UInt8] = [], err: [UInt8] = []
+            var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0), pollfd(fd: stderr, events: Int16(POLLIN), revents: 0)]
+            var open = 2
+            var buf = [UInt8](repeating: 0, count: 16384)
+            while open > 0 {
+                if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue }; break }
+                for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
+                    let n = buf.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
+                    if n > 0 {
+                        if i == 0 { out += buf[0..<n] } else { err += buf[0..<n] }
+                    } else if n == 0 || errno != EINTR {
+                        close(fds[i].fd)
+                        fds[i].fd = -1
+                        open -= 1
+                    }
+                }
+            }
+            for f in fds where f.fd >= 0 { close(f.fd) }
+            var status: Int32 = 0
+            _ = cb_wait_status(pid, 0, &status)
+            return Result(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        }
+    }
+
+    /// Starts the program and returns at once; see `run`.
+    static func start(_ path: String, _ args: [String], environment: [String]? = nil, input: [UInt8]? = nil) throws -> Running {
         var inFD: Int32 = -1
         if let input {
             var p: [Int32] = [0, 0]
@@ -48,27 +88,7 @@ enum HostCommand {
             close(outPipe[0]); close(errPipe[0])
             throw BerthError.internal("cannot start \(path): \(String(cString: strerror(errno)))")
         }
-        // Both pipes are drained together so that neither can fill and stall the child.
-        var out: [UInt8] = [], err: [UInt8] = []
-        var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
-        var open = 2
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while open > 0 {
-            if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue }; break }
-            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    if i == 0 { out += buf[0..<n] } else { err += buf[0..<n] }
-                } else if n == 0 || errno != EINTR {
-                    close(fds[i].fd)
-                    fds[i].fd = -1
-                    open -= 1
-                }
-            }
-        }
-        var status: Int32 = 0
-        _ = cb_wait_status(pid, 0, &status)
-        return Result(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return Running(pid: pid, stdout: outPipe[0], stderr: errPipe[0])
     }
 
     /// A program beside berthd's own executable, else on PATH (as the shim finds the runtime).

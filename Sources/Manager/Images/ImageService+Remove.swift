@@ -20,6 +20,7 @@ extension ImageService {
                 roots.targets += extra.targets.compactMap(Digest.init)
                 roots.snapshots.formUnion(extra.snapshots)
             }
+            collections.add(1, ordering: .relaxed)
             return try GarbageCollector(content: content, snapshotter: snapshotter).collect(roots)
         }
     }

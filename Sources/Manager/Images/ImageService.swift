@@ -23,6 +23,9 @@ public final class ImageService: Sendable {
     let credentials: CredentialStore
     /// One garbage collection at a time (rmi and prune may race).
     let gcLock = Mutex(())
+    /// How many garbage collections have begun (a container's teardown that
+    /// held layers as roots meanwhile collects once more when it is done).
+    let collections = Atomic<Int>(0)
     public let database: Database
     /// Other roots of garbage collection (containers: their snapshots and images).
     let rootsProviders = Mutex<[@Sendable () -> (targets: [String], snapshots: [String])]>([])

@@ -32,3 +32,54 @@ enum Thread {
         return true
     }
 }
+
+/// Work on a thread of its own while the caller does something else, then
+/// `join` for its result (the exit path: the shim's delete beside berthd's own
+/// teardown). When no thread can be had, the work runs at once, in `init`.
+final class Joinable<T>: @unchecked Sendable {
+    private final class Slot: @unchecked Sendable { var value: T? }
+    private let slot = Slot()
+    private var tid: pthread_t?
+
+    init(_ body: @escaping () -> T) {
+        let slot = self.slot
+        let run = { slot.value = body() }
+        tid = Thread.joinable(run)
+        if tid == nil { run() }
+    }
+
+    /// Waits for the work's end; its result. Called once.
+    func join() -> T {
+        if let t = tid {
+            pthread_join(t, nil)
+            tid = nil
+        }
+        return slot.value!
+    }
+}
+
+extension Thread {
+    private final class Work {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// Starts a thread to be joined (pthread_join); nil when the system refuses one.
+    static func joinable(_ body: @escaping () -> Void) -> pthread_t? {
+        let box = Unmanaged.passRetained(Work(body)).toOpaque()
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        defer { pthread_attr_destroy(&attr) }
+        pthread_attr_setstacksize(&attr, 1024 * 1024)
+        var tid = pthread_t()
+        let rc = pthread_create(&tid, &attr, { arg in
+            Unmanaged<Work>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, box)
+        if rc != 0 {
+            Unmanaged<Work>.fromOpaque(box).release()
+            return nil
+        }
+        return tid
+    }
+}

@@ -10,8 +10,12 @@ public enum CgroupLocator {
         case v2(String)
     }
 
+    /// The hierarchies come from CgroupMounts, which does not read the whole
+    /// mount table where the kernel can say what is mounted on
+    /// /sys/fs/cgroup: the shim asks this at every create, and the table has
+    /// two lines per running container.
     public static func memoryDir(of pid: Int32) -> MemoryDir? {
-        guard let cgroups = read("/proc/\(pid)/cgroup"), let mountinfo = read("/proc/self/mountinfo") else { return nil }
+        guard let cgroups = read("/proc/\(pid)/cgroup") else { return nil }
         var v1Path: String?, v2Path: String?
         for line in cgroups.split(separator: "\n") {
             let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -19,20 +23,14 @@ public enum CgroupLocator {
             if f[1].split(separator: ",").contains("memory") { v1Path = String(f[2]) }
             if f[0] == "0" && f[1].isEmpty { v2Path = String(f[2]) }
         }
-        // mountinfo: id parent major:minor root mountpoint opts ... - fstype source superopts
-        for line in mountinfo.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard let dash = fields.firstIndex(of: "-") else { continue }
-            let head = fields[..<dash], tail = Array(fields[(dash + 1)...])
-            guard head.count >= 5, tail.count >= 3 else { continue }
-            let root = String(head[head.startIndex + 3]), mountpoint = String(head[head.startIndex + 4])
-            if tail[0] == "cgroup", let p = v1Path, tail[2].split(separator: ",").contains("memory") {
-                return .v1(mountpoint + relative(p, to: root))
-            }
-            if tail[0] == "cgroup2", v1Path == nil, let p = v2Path {
-                let dir = mountpoint + relative(p, to: root)
-                if access(dir + "/memory.events", F_OK) == 0 { return .v2(dir) }
-            }
+        let mounts = CgroupMounts.find()
+        if let p = v1Path {
+            guard let m = mounts.controllers["memory"] else { return nil }
+            return .v1(m.point + relative(p, to: m.root))
+        }
+        if let p = v2Path, let m = mounts.unified {
+            let dir = m.point + relative(p, to: m.root)
+            if access(dir + "/memory.events", F_OK) == 0 { return .v2(dir) }
         }
         return nil
     }

@@ -22,7 +22,7 @@ struct MountTableTests {
     /// The lines strace writes for `args`, which must succeed.
     private func traced(_ sb: Sandbox, _ name: String, _ args: [String]) throws -> [String] {
         let log = sb.tmp + "/strace-\(name)"
-        let r = runCommand([Self.strace, "-o", log, "-e", "trace=open,openat,openat2,unshare",
+        let r = runCommand([Self.strace, "-o", log, "-e", "trace=%file,unshare",
                             TestEnv.runtimePath, "--root", sb.root] + args)
         try #require(r.status == 0, "\(r)")
         return (readFile(log) ?? "").split(separator: "\n").map { "\(name): \($0)" }

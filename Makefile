@@ -11,8 +11,9 @@ BUILD_DEPS  := libseccomp-dev libcurl4-openssl-dev libarchive-dev libsqlite3-dev
 RUN_DEPS    := busybox-static iproute2 iptables containernetworking-plugins jq python3 $(BUILD_DEPS)
 # The image tests run a real CNCF registry (docker-registry), one with
 # htpasswd auth (apache2-utils), and check interoperability with skopeo and umoci;
-# openssl makes the test CA of the HTTPS registry, sqlite3 reads metadata.db.
-TEST_DEPS   := $(RUN_DEPS) runc docker-registry apache2-utils skopeo umoci openssl sqlite3
+# openssl makes the test CA of the HTTPS registry, sqlite3 reads metadata.db;
+# strace shows which system calls the runtime makes (MountTableTests).
+TEST_DEPS   := $(RUN_DEPS) runc docker-registry apache2-utils skopeo umoci openssl sqlite3 strace
 BENCH_DEPS  := $(RUN_DEPS) runc crun hyperfine time containerd docker-registry skopeo
 DEMO_DIR    ?= /tmp/berth-demo
 

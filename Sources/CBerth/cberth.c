@@ -372,6 +372,106 @@ ssize_t cb_write_nosigpipe(int fd, const void *buf, size_t len) {
     return n;
 }
 
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_execveat
+#define SYS_execveat 322
+#endif
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+#define CB_OPEN_TREE_CLONE 1
+#define CB_OPEN_TREE_CLOEXEC O_CLOEXEC
+
+int cb_seal_detached(const char *exe) {
+    // open_tree(OPEN_TREE_CLONE) (Linux 5.2) makes a bind mount of the file
+    // that is attached to no mount namespace; mount_setattr (5.12) makes it
+    // read-only. Either missing, or refused (no CAP_SYS_ADMIN), is -1.
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, exe, CB_OPEN_TREE_CLONE | CB_OPEN_TREE_CLOEXEC);
+    if (fd < 0) return -1;
+    struct cb_mount_attr attr = { CB_MOUNT_ATTR_RDONLY, 0, 0, 0 };
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int cb_execveat_empty(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
+
+// The kernel's struct mnt_id_req (version 0) and struct statmount up to the
+// fields read here, padded to the fixed 512 bytes that precede the strings
+// (include/uapi/linux/mount.h), so the build does not need 6.8+ headers.
+struct cb_mnt_id_req { uint32_t size, spare; uint64_t mnt_id, param; };
+struct cb_statmount {
+    uint32_t size, mnt_opts;
+    uint64_t mask;
+    uint32_t sb_dev_major, sb_dev_minor;
+    uint64_t sb_magic;
+    uint32_t sb_flags, fs_type;
+    uint64_t mnt_id, mnt_parent_id;
+    uint32_t mnt_id_old, mnt_parent_id_old;
+    uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+    uint32_t mnt_root, mnt_point;
+    uint64_t spare[50];
+    char str[];
+};
+_Static_assert(sizeof(struct cb_statmount) == 512, "struct statmount is 512 bytes before its strings");
+#define CB_STATX_MNT_ID_UNIQUE 0x4000U
+#define CB_STATMOUNT_MNT_ROOT 0x08U
+#define CB_STATMOUNT_FS_TYPE 0x20U
+#define CB_STATMOUNT_MNT_OPTS 0x80U
+
+static void copy_str(char *dst, size_t len, const char *src) {
+    if (len == 0) return;
+    size_t n = strlen(src);
+    if (n >= len) n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+int cb_mount_at(const char *path, int *is_root, char *fstype, size_t fstype_len,
+                char *root, size_t root_len, char *opts, size_t opts_len, int *has_opts) {
+    struct statx stx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, CB_STATX_MNT_ID_UNIQUE, &stx) != 0) return -1;
+    if (!(stx.stx_mask & CB_STATX_MNT_ID_UNIQUE) || !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    *is_root = (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+    struct cb_mnt_id_req req = { sizeof(req), 0, stx.stx_mnt_id,
+                                 CB_STATMOUNT_MNT_ROOT | CB_STATMOUNT_FS_TYPE | CB_STATMOUNT_MNT_OPTS };
+    size_t size = 4096;
+    for (;;) {
+        struct cb_statmount *sm = malloc(size);
+        if (!sm) return -1;
+        if (syscall(SYS_statmount, &req, sm, size, 0) != 0) {
+            int e = errno;
+            free(sm);
+            if (e == EOVERFLOW && size < (1 << 20)) { size *= 4; continue; }
+            errno = e;
+            return -1;
+        }
+        // A kernel that predates a field leaves its bit out of the mask.
+        uint64_t want = CB_STATMOUNT_MNT_ROOT | CB_STATMOUNT_FS_TYPE;
+        if ((sm->mask & want) != want) { free(sm); errno = ENOSYS; return -1; }
+        copy_str(fstype, fstype_len, sm->str + sm->fs_type);
+        copy_str(root, root_len, sm->str + sm->mnt_root);
+        // Mount options came a few releases after statmount, and a mount
+        // without any (cgroup2 here) leaves the bit out as well: the caller
+        // tells the two apart by what the file system must have.
+        *has_opts = (sm->mask & CB_STATMOUNT_MNT_OPTS) != 0;
+        copy_str(opts, opts_len, *has_opts ? sm->str + sm->mnt_opts : "");
+        free(sm);
+        return 0;
+    }
+}
+
 // Kept in step with ExecutableSeal.ensure, which stays the authority: it
 // takes over the marker this leaves, and redoes the sealing if this could not.
 // Doing it here, first thing in main, spares the first image all Swift work
@@ -408,6 +508,23 @@ void cb_seal_reexec(int argc, char **argv) {
     if (st.f_flag & ST_NOATIME) locked |= MS_NOATIME;
     if (st.f_flag & ST_NODIRATIME) locked |= MS_NODIRATIME;
     if (st.f_flag & ST_RELATIME) locked |= MS_RELATIME;
+
+    // First choice: a detached read-only bind of the binary, exec'd by fd. It
+    // touches no mount namespace, so it costs the same with 10 or 10,000
+    // mounts on the host (the private namespace below copies every one of
+    // them and tears the copy down again).
+    int sealed = cb_seal_detached(exe);
+    if (sealed >= 0) {
+        int set_backtrace = getenv("SWIFT_BACKTRACE") == NULL;
+        if (setenv(marker, "detached", 1) == 0) {
+            if (set_backtrace) setenv("SWIFT_BACKTRACE", "enable=no", 1);
+            extern char **environ;
+            cb_execveat_empty(sealed, argv, environ);
+            unsetenv(marker);
+            if (set_backtrace) unsetenv("SWIFT_BACKTRACE");
+        }
+        close(sealed);
+    }
 
     int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
     if (own < 0) return;

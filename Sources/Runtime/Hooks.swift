@@ -84,8 +84,9 @@ enum HookRunner {
 
 /// execve and wait-status helpers shared by hooks, the container init and exec.
 enum Exec {
-    /// execve with Swift strings; returns only on failure (errno set).
-    static func execve(_ path: String, _ argv: [String], _ env: [String]) {
+    /// execve with Swift strings; returns only on failure (errno set). With
+    /// `fd`, that file is executed (execveat AT_EMPTY_PATH) and `path` is unused.
+    static func execve(_ path: String, _ argv: [String], _ env: [String], fd: Int32? = nil) {
         // Plain buffers rather than [UnsafeMutablePointer<CChar>?]: that array
         // type is not one the standard library has ready, so its first use
         // makes the Swift runtime demangle and build its metadata (tens of
@@ -97,7 +98,7 @@ enum Exec {
             return p
         }
         let cargv = cStrings(argv), cenv = cStrings(env)
-        _ = Glibc.execve(path, cargv, cenv)
+        if let fd { _ = cb_execveat_empty(fd, cargv, cenv) } else { _ = Glibc.execve(path, cargv, cenv) }
         let saved = errno
         for i in 0..<argv.count { free(cargv[i]) }
         for i in 0..<env.count { free(cenv[i]) }

@@ -89,9 +89,17 @@ struct Rootfs {
             guard let source = m.source else { throw RuntimeError("bind mount \(m.destination) needs a source") }
             var st = stat()
             if stat(source, &st) != 0 { throw RuntimeError.sys("bind mount source \(source)") }
-            try makeMountPoint(dest, directory: (st.st_mode & S_IFMT) == S_IFDIR)
+            let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+            try makeMountPoint(dest, directory: isDirectory)
+            // rbind of a file copies nothing more than bind (no mount can sit
+            // below a file; one on it is where the source lookup ends), but the
+            // kernel still tests every mount under the source's mount for being
+            // below the file: for berthd's /etc/hosts, resolv.conf and hostname
+            // that is every rootfs and netns mount on the host, at this point
+            // still in our copy of the namespace.
+            let recursive = isDirectory ? opts.flags & O.MS_REC : 0
             try pinned(dest) { (target) throws(RuntimeError) in
-                try mount(source, target, "bind", O.MS_BIND | (opts.flags & O.MS_REC), what: "bind mount \(source) on \(m.destination)")
+                try mount(source, target, "bind", O.MS_BIND | recursive, what: "bind mount \(source) on \(m.destination)")
             }
             let extra = opts.flags & ~(O.MS_REC | O.MS_REMOUNT)
             if extra != 0 {

@@ -25,7 +25,10 @@ public struct Runtime {
         s.cgroupPath.isEmpty ? nil : Cgroups.open(path: s.cgroupPath)
     }
 
-    func status(_ s: ContainerState) -> ContainerState.Status { store.status(of: s, cgroup: cgroup(of: s)) }
+    /// The cgroup is looked at only for a live init without its fifo (paused or
+    /// running): `start` and `state` of a created container need no cgroup
+    /// layout at all.
+    func status(_ s: ContainerState) -> ContainerState.Status { store.status(of: s) { cgroup(of: s) } }
 
     /// Loads a container's state, with runc's wording when it is not there.
     func load(_ id: String) throws(RuntimeError) -> ContainerState {

@@ -54,11 +54,11 @@ struct StateStore {
 
     func ids() -> [String] { FS.listDirectory(root).filter { FS.isDirectory(directory($0)) } }
 
-    func status(of s: ContainerState, cgroup: (any Cgroup)?) -> ContainerState.Status {
+    func status(of s: ContainerState, cgroup: () -> (any Cgroup)?) -> ContainerState.Status {
         if s.pid <= 0 { return .creating }
         guard ProcInfo.isAlive(s.pid, startTime: s.pidStartTime) else { return .stopped }
         if FS.exists(fifo(s.id)) { return .created }
-        if let cgroup, cgroup.isFrozen() { return .paused }
+        if let cgroup = cgroup(), cgroup.isFrozen() { return .paused }
         return .running
     }
 }

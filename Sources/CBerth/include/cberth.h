@@ -77,11 +77,30 @@ int cb_sigmask_block_all(void *old /* sigset_t* or NULL */);
 int cb_sigmask_unblock_all(void);
 // berth-runtime's fast path into ExecutableSeal (see ExecutableSeal.swift):
 // for create, run and exec, before any Swift work, re-executes the binary
-// through a read-only bind mount of itself in a private mount namespace.
+// through a read-only bind mount of itself: a detached one (cb_seal_detached),
+// or on kernels without mount_setattr one in a private mount namespace.
 // Returns only when it did not (another command, already sealed, or a step
 // failed, in which case everything is undone and the Swift side tries again
 // and logs why).
 void cb_seal_reexec(int argc, char **argv);
+// The sealing itself: an O_PATH, close-on-exec fd of a read-only bind mount of
+// exe that belongs to no mount namespace (open_tree + mount_setattr), to be
+// exec'd with cb_execveat_empty. -1 with errno when the kernel or the caller's
+// privileges do not allow it.
+int cb_seal_detached(const char *exe);
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns only on failure.
+int cb_execveat_empty(int fd, char *const argv[], char *const envp[]);
+
+// The mount that path resolves to (the visible, topmost one), without reading
+// the mount table: statx(STATX_MNT_ID_UNIQUE) and statmount(2) (Linux 6.8).
+// is_root: path is that mount's root. Fills the file system type, the mount's
+// root within its file system (mountinfo's field 4) and the superblock
+// options (mountinfo's last field without rw/ro), each NUL-terminated and cut
+// to its buffer. has_opts is 0 when statmount returned no options: the mount
+// has none, or the kernel predates STATMOUNT_MNT_OPTS. -1 with errno (ENOSYS
+// when the kernel lacks a piece).
+int cb_mount_at(const char *path, int *is_root, char *fstype, size_t fstype_len,
+                char *root, size_t root_len, char *opts, size_t opts_len, int *has_opts);
 
 // write(2) that reports a closed pipe as EPIPE instead of killing the caller
 // with SIGPIPE (a hook that exits without reading its stdin).

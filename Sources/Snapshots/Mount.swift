@@ -39,4 +39,11 @@ public struct Mount: Sendable, Hashable, Codable, CustomStringConvertible {
         m.options.append("volatile")
         return m
     }
+
+    /// Where a volatile overlay leaves its mark (`WORKDIR/work/incompat/volatile`,
+    /// which makes the kernel refuse the next mount); nil for other mounts.
+    public var volatileMarker: String? {
+        guard type == "overlay", let work = options.first(where: { $0.hasPrefix("workdir=") }) else { return nil }
+        return String(work.dropFirst("workdir=".count)) + "/work/incompat/volatile"
+    }
 }

@@ -194,6 +194,24 @@ import Testing
         }
     }
 
+    /// Docker keeps a `--rm` container through `restart`; the next stop removes it.
+    @Test func restartKeepsAnRmContainerAndItsFiles() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
+            var r = try d.berth(["run", "-d", "--rm", "--name", "again", "bb:1", "sh", "-c", "echo up >> /count; exec sleep 1000"])
+            #expect(r.status == 0, "\(r)")
+            r = try d.berth(["restart", "-t", "1", "again"])
+            #expect(r.status == 0 && r.out == "again\n", "\(r)")
+            #expect(try d.berth(["inspect", "-f", "{{.State.Status}}", "again"]).out == "running\n")
+            // The writable layer outlived the restart: the second start appended to the first one's file.
+            #expect(try d.berth(["exec", "again", "cat", "/count"]).out == "up\nup\n")
+            r = try d.berth(["stop", "-t", "1", "again"])
+            #expect(r.status == 0, "\(r)")
+            try ContainerRestartTests.waitFor("the removal after the stop") { try d.berth(["ps", "-aq"]).out.isEmpty }
+        }
+    }
+
     @Test func stopOfAProcessIgnoringSIGTERMTakesTheTimeout() async throws {
         try await offPool {
             let d = try Self.daemonWithImage()

@@ -22,6 +22,7 @@ final class ContainerEntry: @unchecked Sendable {
     /// Counts exits handled, so a waiter can tell "an exit happened since I looked".
     private var _exits = 0
     private var _removed = false
+    private var _keepAtExit = false
 
     init(_ record: ContainerRecord) {
         id = record.id
@@ -61,6 +62,12 @@ final class ContainerEntry: @unchecked Sendable {
             nonmutating set { entry._task = newValue }
         }
         var exits: Int { entry._exits }
+        /// A restart is stopping the task: `--rm` does not apply to this exit
+        /// (Docker keeps an auto-removed container through `restart`).
+        var keepAtExit: Bool {
+            get { entry._keepAtExit }
+            nonmutating set { entry._keepAtExit = newValue }
+        }
         var removed: Bool {
             get { entry._removed }
             nonmutating set { entry._removed = newValue; entry.broadcast() }

@@ -81,6 +81,9 @@ extension ContainerService {
 
     /// `restart`: stop (when running), then start.
     func restart(_ entry: ContainerEntry, timeout: Int?) throws {
+        // The exit this stop causes is not the container's end, also with `--rm`.
+        entry.locked { g in g.keepAtExit = true }
+        defer { entry.locked { g in g.keepAtExit = false } }
         try stop(entry, timeout: timeout)
         try start(entry)
         emit("restart", entry.record)

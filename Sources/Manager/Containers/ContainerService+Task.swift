@@ -72,6 +72,10 @@ extension ContainerService {
                 // runs removes it too (Reconcile), so nothing of it need reach the disk:
                 // no sync at unmount, on the exit path `run --rm` waits for. A kernel
                 // without `volatile` (before 5.10) gets the plain mount.
+                // A mark left by an earlier volatile mount of this layer follows a clean
+                // unmount (`restart`): a host crash under it ends in the container's
+                // removal at berthd's start, never in another mount.
+                for marker in mounts.compactMap(\.volatileMarker) { Self.removeTree(marker) }
                 do { try Mount.mountAll(mounts.map(\.volatile), at: rootfs) } catch { try Mount.mountAll(mounts, at: rootfs) }
             } else {
                 try Mount.mountAll(mounts, at: rootfs)
@@ -255,28 +259,29 @@ extension ContainerService {
     func taskExited(_ entry: ContainerEntry, _ reported: ExitInfo, shimGone: Bool = false) {
         var times = StepTimes()
         var quick: (task: ContainerEntry.Task, record: ContainerRecord, collections: Int)?
-        let after: ContainerRecord? = entry.locked { g in
+        let after: (record: ContainerRecord, autoRemove: Bool)? = entry.locked { g in
             guard let task = g.task else { return nil }
             monitor.unwatch(containerID: entry.id)
             g.task = nil
             // Execs die with the task; their sessions go with it.
             execs.withLock { t in t = t.filter { $0.value.containerID != entry.id } }
             var r = g.record
-            if let removed = removeAtExit(g, reported) {
+            let autoRemove = r.hostConfig.autoRemove == true && !g.keepAtExit
+            if autoRemove, let removed = removeAtExit(g, reported) {
                 quick = (task, removed, images.collections.load(ordering: .relaxed))
                 times.mark("record")
                 return nil
             }
-            let info = tearDown(task, &r, shimGone: shimGone, layers: r.hostConfig.autoRemove == true, times: &times) ?? reported
+            let info = tearDown(task, &r, shimGone: shimGone, layers: autoRemove, times: &times) ?? reported
             Self.recordExit(&r, info)
             g.record = r
             persist(r)
             emit("die", r, ["exitCode": String(info.exitStatus)])
             // `--rm`: its layers are gone already; nothing may start it again before `remove`.
-            if r.hostConfig.autoRemove == true { g.record.state.status = .removing }
+            if autoRemove { g.record.state.status = .removing }
             g.exitHandled()
             times.mark("record")
-            return r
+            return (r, autoRemove)
         }
         if var (task, r, collections) = quick {
             // Gone for the user already (`run --rm` has returned); what is left of it goes now.
@@ -289,8 +294,8 @@ extension ContainerService {
             logger.debug("container exit handled (--rm)", ["id": r.shortID, "steps": times.text])
             return
         }
-        guard let r = after else { return }
-        afterExit(entry, r)
+        guard let (r, autoRemove) = after else { return }
+        afterExit(entry, r, autoRemove: autoRemove)
         times.mark("remove")
         logger.debug("container exit handled", ["id": r.shortID, "steps": times.text])
     }
@@ -367,8 +372,8 @@ extension ContainerService {
     }
 
     /// `--rm`, then the restart policy.
-    func afterExit(_ entry: ContainerEntry, _ r: ContainerRecord) {
-        if r.hostConfig.autoRemove == true {
+    func afterExit(_ entry: ContainerEntry, _ r: ContainerRecord, autoRemove: Bool) {
+        if autoRemove {
             do { try remove(entry, force: true, volumes: true) } catch {
                 logger.error("cannot remove container \(r.shortID) after its exit (--rm): \(error)")
             }

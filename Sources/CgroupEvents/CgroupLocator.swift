@@ -43,17 +43,6 @@ public enum CgroupLocator {
     }
 
     static func read(_ path: String) -> String? {
-        let fd = cb_open(path, O_RDONLY | O_CLOEXEC, 0)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
+        CgroupMounts.readAll(path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -162,6 +162,16 @@ import Testing
             #expect(r.status == 1 && r.err == "Error response from daemon: network with name alpha already exists\n", "\(r)")
             r = try n.berth(["network", "create", "--subnet", "10.232.61.128/25", "overlap"])
             #expect(r.status == 1 && r.err.contains("Pool overlaps with other one on this address space"), "\(r)")
+            // Bad input: one line naming what is wrong, and no network, bridge or rule left.
+            for (args, word) in [(["--subnet", "10.232.62.0/33"], "10.232.62.0/33"), (["--subnet", "10.232.63.0/24", "--gateway", "10.9.9.1"], "10.9.9.1"),
+                                 (["--driver", "overlay"], "overlay"), ([String](), "bad name!")] {
+                let name = word == "bad name!" ? word : "bad"
+                r = try n.berth(["network", "create"] + args + [name])
+                #expect(r.status == 1 && r.err.hasPrefix("Error response from daemon: ") && r.err.contains(word)
+                        && r.err.split(separator: "\n").count == 1, "\(args): \(r)")
+            }
+            #expect(try n.berth(["network", "ls", "-q", "--filter", "name=bad"]).out.isEmpty)
+            #expect(!Subprocess.run(["ip", "-4", "-o", "addr"]).output.contains("10.232.63."), "no bridge was made for the refused subnet")
             r = try n.berth(["network", "ls"])
             let lines = r.out.split(separator: "\n").map(String.init)
             #expect(lines.first == "NETWORK ID     NAME      DRIVER    SCOPE", "\(r.out)")

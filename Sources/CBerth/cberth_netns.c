@@ -18,8 +18,9 @@
 
 struct netns_job { const char *path; int err; };
 
-// Brings "lo" up in the calling thread's network namespace.
-static int loopback_up(void) {
+// Brings "lo" up in the calling thread's network namespace: for berthd's
+// pinned namespaces and for the runtime's init in a new one (as runc does).
+int cb_loopback_up(void) {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return errno;
     struct ifreq ifr;
@@ -35,7 +36,7 @@ static int loopback_up(void) {
 static void *netns_thread(void *arg) {
     struct netns_job *job = arg;
     if (unshare(CLONE_NEWNET) != 0) { job->err = errno; return NULL; }
-    if ((job->err = loopback_up()) != 0) return NULL;
+    if ((job->err = cb_loopback_up()) != 0) return NULL;
     if (mount("/proc/thread-self/ns/net", job->path, NULL, MS_BIND, NULL) != 0) job->err = errno;
     return NULL;
 }

@@ -54,6 +54,14 @@ enum InitProcess {
 
         if !plan.has(.mount) { try ExecutableSeal.enterCallerMountNamespace() }
         ExecutableSeal.forgetCallerMountNamespace()
+        // A new network namespace has lo down; runc brings it up, and programs
+        // in a `--network none` container expect 127.0.0.1 to answer.
+        // Before any user namespace is joined: the clone's capabilities rule the
+        // namespace the clone made.
+        if plan.isNew(.network) {
+            let e = cb_loopback_up()
+            if e != 0 { throw RuntimeError.sys("bring up lo in the new network namespace", e) }
+        }
         if plan.isNew(.user) {
             try check("setresgid(0) in the user namespace") { cb_setresgid(0, 0, 0) }
             try check("setresuid(0) in the user namespace") { cb_setresuid(0, 0, 0) }

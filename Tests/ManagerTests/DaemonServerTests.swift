@@ -312,10 +312,18 @@ final class RawConnection {
 /// thread of its own: on Swift concurrency's pool it would starve the Tasks
 /// that serve the requests (the pool has one thread per core, two here).
 func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
-        let started = Manager.Thread.detach {
-            do { k.resume(returning: try body()) } catch { k.resume(throwing: error) }
+    // The body runs as a job of this task on a thread of its own, so it may block,
+    // and it keeps the task's locals: an #expect failing in it is recorded against
+    // its test (on a bare thread, swift-testing knows no test and says «unknown»).
+    try await withTaskExecutorPreference(ThreadPerJobExecutor()) { try body() }
+}
+
+/// Runs each job on a new thread: for blocking test bodies (offPool).
+final class ThreadPerJobExecutor: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job), executor = asUnownedTaskExecutor()
+        if !Manager.Thread.detach({ job.runSynchronously(on: executor) }) {
+            fatalError("cannot start a thread for a test body")
         }
-        if !started { k.resume(throwing: DaemonError("cannot start a thread")) }
     }
 }

@@ -138,7 +138,13 @@ import Testing
             var r = try n.berth(["run", "--rm", "--network", "none", "nt:1", "ip", "-o", "link"])
             let links = r.out.split(separator: "\n")
             #expect(r.status == 0 && links.count == 1 && links[0].contains(": lo:") && links[0].contains("UP"), "\(r)")
+            // The runtime makes a none container's namespace; berthd pins none for it.
+            _ = try n.runDetached(["--name", "loner", "--network", "none", "nt:1", "sleep", "1000"])
             #expect(NetworkHost.entries(n.state + "/netns").isEmpty)
+            #expect(try n.inspect("loner", "{{.NetworkSettings.SandboxKey}}|{{.NetworkSettings.IPAddress}}") == "|")
+            r = try n.berth(["exec", "loner", "ping", "-c", "1", "-W", "2", "127.0.0.1"])
+            #expect(r.status == 0, "\(r)")
+            #expect(try n.berth(["rm", "-f", "loner"]).status == 0)
             // host: the host's interfaces (its eth0-like uplink and this berthd's bridge).
             r = try n.berth(["run", "--rm", "--network", "host", "nt:1", "ip", "-o", "link"])
             #expect(r.status == 0 && r.out.contains(": \(n.bridge):"), "\(r)")

@@ -170,6 +170,8 @@ pid_t cb_fork(void);
 // A new network namespace (loopback up) pinned by a bind mount at path (created,
 // must not exist). 0, or -errno with nothing left behind (cberth_netns.c).
 int cb_netns_create(const char *path);
+// Sets IFF_UP on "lo" in the caller's network namespace: 0 or an errno.
+int cb_loopback_up(void);
 
 // The seccomp filter cache (cberth_seccache.c). SHA-256 of a buffer; the
 // main program's GNU build id (its length, or -1 when it has none); and

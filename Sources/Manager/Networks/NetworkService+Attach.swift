@@ -14,7 +14,11 @@ import RPC
 /// | 4 | first network, with ports: CNI `portmap` ADD (DNAT) | `portmap` DEL |
 ///
 /// The runtime then makes the container in that namespace (the spec joins
-/// its path). `host` and `container:` modes have none of this; `none` only step 2.
+/// its path). `host`, `none` and `container:` modes have none of this: a `none`
+/// container gets a new namespace from the runtime, with lo up and nothing else,
+/// and nothing ever needs to enter it from outside (connect refuses it; a
+/// `container:` joiner goes through its pid), so berthd pins nothing for it:
+/// one mount fewer on the host per container, and none to undo at its exit.
 extension NetworkService {
     /// The networks of a new container: NetworkMode's (default `bridge`), with
     /// create's aliases and `--ip`; nil for host, none and container: modes.
@@ -49,11 +53,11 @@ extension NetworkService {
         return ContainerEndpoint(networkID: n.id, aliases: aliases, requestedIPv4: ip?.isEmpty == true ? nil : ip)
     }
 
-    /// Steps 1–4; returns the namespace the spec joins (nil: host, container:).
+    /// Steps 1–4; returns the namespace the spec joins (nil: host, none, container:).
     /// On failure everything done is undone and the record says nothing is attached.
     func attach(_ r: inout ContainerRecord) throws -> String? {
         let mode = r.hostConfig.networkMode ?? ""
-        if mode == "host" || mode.hasPrefix("container:") { return nil }
+        if mode == "host" || mode == "none" || mode.hasPrefix("container:") { return nil }
         let onBridge = !(r.networks ?? []).isEmpty
         let requests = onBridge ? try Self.portRequests(r) : []
         let firstEndpoint = Self.randomID()

@@ -11,6 +11,8 @@ struct InitPlan {
     let namespaces: [(NamespaceKind, String?)]
     let cgroupPath: String
     let cgroupHost: CgroupHost
+    /// Written "0" by the init itself, first thing after `go` (Cgroup.threadJoinFiles).
+    let cgroupTaskFiles: [String]
     let consoleSocket: Int32?
     let noPivot: Bool
     let preserveFDs: Int32
@@ -51,6 +53,7 @@ enum InitProcess {
         _ = cb_set_pdeathsig(SIGKILL)
         _ = try sync.expect(.go, orElse: "runtime went away during create")
         _ = cb_set_pdeathsig(0)
+        try Cgroups.joinAsThread(plan.cgroupTaskFiles)
 
         if !plan.has(.mount) { try ExecutableSeal.enterCallerMountNamespace() }
         ExecutableSeal.forgetCallerMountNamespace()

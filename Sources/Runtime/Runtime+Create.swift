@@ -98,7 +98,9 @@ extension Runtime {
                 SeccompCache.program($0, raw: bundle.raw["linux"]?["seccomp"], root: store.root, log: log)
             }
             let plan = InitPlan(spec: spec, process: process, rootfs: bundle.rootfs, fifoFD: fifoFD, namespaces: namespaces,
-                                cgroupPath: cgroupPath, cgroupHost: host, consoleSocket: consoleSocket, noPivot: opts.noPivot,
+                                cgroupPath: cgroupPath, cgroupHost: host,
+                                cgroupTaskFiles: Self.selfJoinFiles(cg, userNamespace: namespaces.contains { $0.0 == .user }),
+                                consoleSocket: consoleSocket, noPivot: opts.noPivot,
                                 preserveFDs: opts.preserveFDs, caps: caps, seccompProgram: seccompProgram, log: log)
 
             // execCPUAffinity.initial: where the process runs until it reaches its cgroup.
@@ -125,7 +127,7 @@ extension Runtime {
             state.pidStartTime = ProcInfo.stat(pid)?.startTime ?? 0
             state.namespaces = NamespaceKind.allCases.map { "/proc/\(pid)/ns/\($0.procName)" }
             try store.save(state)
-            if usedCgroupFD == 0 { try cg?.add(pid) }
+            try cg?.add(pid, placed: CgroupPlacement(cloned: usedCgroupFD != 0, threadJoined: !plan.cgroupTaskFiles.isEmpty))
             if plan.isNew(.user) { try writeIDMaps(pid: pid, spec.linux!) }
             parentSync.send(.go)
             ExecutableSeal.leavePrivateNamespace()
@@ -204,6 +206,15 @@ extension Runtime {
         if let h = raw["hooks"] { pairs.append(("hooks", h)) }
         if let sc = raw["linux"]?["seccomp"] { pairs.append(("seccomp", sc)) }
         return .object(pairs)
+    }
+
+    /// The `tasks` files a new init or exec process writes itself into
+    /// (Cgroup.threadJoinFiles); none from inside a user namespace, whose root
+    /// may not write the host's cgroup files, nor for a rootless caller: the
+    /// runtime then writes `cgroup.procs` for it, as before.
+    static func selfJoinFiles(_ cg: (any Cgroup)?, userNamespace: Bool) -> [String] {
+        guard let cg, !userNamespace, !Runtime.isRootless else { return [] }
+        return cg.threadJoinFiles()
     }
 
     /// Runs `body` with our children's pid namespace set to `path` (joining an

@@ -66,6 +66,7 @@ extension Runtime {
         let cg = cgroup(of: s)
         let cgroupFD = cg?.cloneFD().map { lift($0, above: opts.preserveFDs) }
         defer { if let fd = cgroupFD { close(fd) } }
+        let taskFiles = Self.selfJoinFiles(cg, userNamespace: joins.contains { $0.0 == .user })
 
         // Compiled before the clone: the exec process joins the container's mount
         // namespace, where --root and its cache are out of reach.
@@ -78,7 +79,7 @@ extension Runtime {
             if p < 0 { throw RuntimeError.sys("clone the exec process") }
             if p == 0 {
                 parentSync.close()
-                ExecProcess.run(process, joins: joins, consoleSocket: consoleSocket, caps: caps, seccomp: seccomp,
+                ExecProcess.run(process, cgroupTaskFiles: taskFiles, joins: joins, consoleSocket: consoleSocket, caps: caps, seccomp: seccomp,
                                 seccompProgram: seccompProgram, preserveFDs: opts.preserveFDs, log: log, sync: childSync)
             }
             return p
@@ -87,7 +88,7 @@ extension Runtime {
         childSync.close()
         if let c = consoleSocket { close(c) }
         do throws(RuntimeError) {
-            if usedCgroupFD == 0, let cg { try cg.add(pid) }
+            try cg?.add(pid, placed: CgroupPlacement(cloned: usedCgroupFD != 0, threadJoined: !taskFiles.isEmpty))
             parentSync.send(.go)
             ExecutableSeal.leavePrivateNamespace()
             // EOF means the process exec'd (the socket is close-on-exec).
@@ -173,13 +174,14 @@ extension Runtime {
 
 /// The exec'd process, from the clone to execve.
 enum ExecProcess {
-    static func run(_ p: Process, joins: [(NamespaceKind, Int32)], consoleSocket: Int32?, caps: Capability.Sets?,
+    static func run(_ p: Process, cgroupTaskFiles: [String], joins: [(NamespaceKind, Int32)], consoleSocket: Int32?, caps: Capability.Sets?,
                     seccomp: Seccomp?, seccompProgram: SeccompProgram?, preserveFDs: Int32, log: RuntimeLog,
                     sync: SyncChannel) -> Never {
         do throws(RuntimeError) {
             _ = cb_set_pdeathsig(SIGKILL)
             _ = try sync.expect(.go, orElse: "runtime went away during exec")
             _ = cb_set_pdeathsig(0)
+            try Cgroups.joinAsThread(cgroupTaskFiles)
             for (kind, fd) in joins where kind != .pid {
                 try check("join the container's \(kind.rawValue) namespace") { cb_setns(fd, kind.cloneFlag) }
                 if kind == .user {

@@ -28,6 +28,15 @@ extension Cgroups {
 
     /// One write without journaling, for the knobs that are not limits
     /// (cgroup.procs, freezer state).
+    /// The calling process, single-threaded, joins through each `tasks` file
+    /// (Cgroup.threadJoinFiles); before it enters any namespace, while the
+    /// paths are still the host's.
+    static func joinAsThread(_ taskFiles: [String]) throws(RuntimeError) {
+        for f in taskFiles {
+            do { try FS.writeExisting(f, "0") } catch { throw RuntimeError("join cgroup \(f): \(error.message)") }
+        }
+    }
+
     static func writeKnob(_ dir: String, _ file: String, _ value: String) throws(RuntimeError) {
         let p = dir + "/" + file
         guard FS.exists(p) else { throw RuntimeError("cgroup file \(p) does not exist (is the controller enabled on this host?)") }

@@ -1,3 +1,4 @@
+import CBerth
 import CgroupEvents
 import Glibc
 import OCI
@@ -15,7 +16,10 @@ struct CgroupV1: Cgroup {
     var log = RuntimeLog()
 
     /// Each distinct mount point once (cpu and cpuacct are often co-mounted).
-    var directories: [String] {
+    var directories: [String] { controllerDirectories + (unifiedDirectory.map { [$0] } ?? []) }
+
+    /// The v1 hierarchies' directories, each mount once.
+    var controllerDirectories: [String] {
         var seen = Set<String>()
         var dirs: [String] = []
         // Sorted keys rather than sorted (key, value) pairs: same order, and no
@@ -24,8 +28,13 @@ struct CgroupV1: Cgroup {
             guard let mount = controllers[key], seen.insert(mount).inserted else { continue }
             dirs.append(mount + path)
         }
-        if let unified, seen.insert(unified).inserted { dirs.append(unified + path) }
         return dirs
+    }
+
+    /// The hybrid layout's cgroup2 directory, when there is one.
+    var unifiedDirectory: String? {
+        guard let unified, !controllers.values.contains(unified) else { return nil }
+        return unified + path
     }
 
     func dir(_ controller: String) -> String? { controllers[controller].map { $0 + path } }
@@ -61,11 +70,22 @@ struct CgroupV1: Cgroup {
         }
     }
 
-    func add(_ pid: pid_t) throws(RuntimeError) {
-        for d in directories { try Cgroups.writeKnob(d, "cgroup.procs", String(pid)) }
+    func add(_ pid: pid_t, placed: CgroupPlacement) throws(RuntimeError) {
+        if !placed.threadJoined {
+            for d in controllerDirectories { try Cgroups.writeKnob(d, "cgroup.procs", String(pid)) }
+        }
+        if !placed.cloned, let u = unifiedDirectory { try Cgroups.writeKnob(u, "cgroup.procs", String(pid)) }
     }
 
-    func cloneFD() -> Int32? { nil }
+    /// The unified directory: the clone places the process there, as a
+    /// cgroup.procs write would, but without waiting on the global lock.
+    func cloneFD() -> Int32? {
+        guard let u = unifiedDirectory else { return nil }
+        let fd = cb_open(u, CB_O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+        return fd >= 0 ? fd : nil
+    }
+
+    func threadJoinFiles() -> [String] { controllerDirectories.map { $0 + "/tasks" } }
 
     func pids() -> [pid_t] {
         for c in ["pids", "memory", "cpu", "freezer", "devices", "name=systemd"] {

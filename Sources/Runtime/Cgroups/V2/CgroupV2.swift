@@ -26,7 +26,11 @@ struct CgroupV2: Cgroup {
         try apply(resources, KnobWriter(journaling: false, log: log), devices: true)
     }
 
-    func add(_ pid: pid_t) throws(RuntimeError) { try Cgroups.writeKnob(dir, "cgroup.procs", String(pid)) }
+    func add(_ pid: pid_t, placed: CgroupPlacement) throws(RuntimeError) {
+        if !placed.cloned { try Cgroups.writeKnob(dir, "cgroup.procs", String(pid)) }
+    }
+
+    func threadJoinFiles() -> [String] { [] }
 
     func cloneFD() -> Int32? {
         let fd = cb_open(dir, CB_O_PATH | O_DIRECTORY | O_CLOEXEC, 0)

@@ -7,6 +7,7 @@ import RPC
 public enum ShimCommand {
     static let usage = """
     usage: berth-shim start  --id ID --bundle DIR [--runtime PATH] [--runtime-root DIR] [--socket PATH] [--events ADDRESS]
+                             [--private-mounts]
            berth-shim delete --id ID --bundle DIR [--runtime PATH] [--runtime-root DIR]
     """
 
@@ -18,6 +19,9 @@ public enum ShimCommand {
         var runtimeRoot: String?
         var socket: String?
         var events: String?
+        /// The shim (and so the runtime and the container) gets a mount namespace
+        /// of its own, where the manager mounts the rootfs (docs/shim.md).
+        var privateMounts = false
     }
 
     static func parse(_ args: [String]) throws(RPCError) -> Options {
@@ -41,6 +45,7 @@ public enum ShimCommand {
             case "--runtime-root": o.runtimeRoot = try v()
             case "--socket": o.socket = try v()
             case "--events": o.events = try v()
+            case "--private-mounts": o.privateMounts = true
             case "-h", "--help": o.command = "help"
             default:
                 if a.hasPrefix("-") || !o.command.isEmpty { throw RPCError(RPCError.invalidParams, "unknown argument \(a)") }
@@ -160,6 +165,10 @@ public enum ShimCommand {
         // The shim: a new session, no controlling terminal, no cwd, stdio on /dev/null.
         close(ready.r)
         setsid()
+        if o.privateMounts, let err = enterPrivateMountNamespace() {
+            _ = Sys.writeAll(ready.w, Array("error \(err)".utf8))
+            cb_exit(1)
+        }
         chdir("/")
         let null = open("/dev/null", O_RDWR)
         if null >= 0 { dup2(null, 0); dup2(null, 1); dup2(null, 2); if null > 2 { close(null) } }
@@ -179,6 +188,18 @@ public enum ShimCommand {
         close(lock)
         server.run()
         cb_exit(0)
+    }
+
+    /// A copy of the host's mount namespace that receives the host's later
+    /// mounts but sends none back (rslave). The manager mounts the container's
+    /// rootfs in it: the host's mount table then stays the same size however
+    /// many containers run, and so does the cost of each container's own copy
+    /// of it (its clone copies every mount; 7.6 µs per container measured at
+    /// 1600 running). Single-threaded here (just forked), as unshare needs.
+    static func enterPrivateMountNamespace() -> String? {
+        if cb_unshare(0x0002_0000 /* CLONE_NEWNS */) != 0 { return "unshare a mount namespace: \(Sys.errorText())" }
+        if mount(nil, "/", nil, UInt(MS_REC | MS_SLAVE), nil) != 0 { return "make its mounts rslave: \(Sys.errorText())" }
+        return nil
     }
 
     // MARK: delete

@@ -194,6 +194,48 @@ import Testing
         }
     }
 
+    /// A running container's rootfs is mounted in its shim's mount namespace,
+    /// never the host's: the host's mount table does not grow with the running
+    /// containers. What berthd does with a running rootfs (cp, exec -u NAME)
+    /// goes through the shim's namespace.
+    @Test func theRootfsIsMountedInTheShimsNamespaceNotTheHosts() async throws {
+        try await offPool {
+            let d = try Self.daemonWithImage()
+            defer { Self.removeAll(d) }
+            let ids = try ["ns1", "ns2"].map { name in
+                let r = try d.berth(["run", "-d", "--name", name, "bb:1", "sleep", "1000"])
+                #expect(r.status == 0, "\(r)")
+                return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            // Read with cat: a large /proc file can come back cut from Foundation.
+            let hostMounts = Subprocess.run(["cat", "/proc/\(getpid())/mountinfo"]).output
+            #expect(!hostMounts.contains(d.state + "/containers/"), "a container's rootfs is mounted on the host:\n\(hostMounts)")
+            let ownNamespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")) ?? "?"
+            for id in ids {
+                let shim = Subprocess.run(["pgrep", "-f", "berth-shim start --id \(id)"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+                try #require(Int32(shim) != nil, "no shim for \(id): \(shim)")
+                #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(shim)/ns/mnt")) != ownNamespace)
+                let shimMounts = Subprocess.run(["cat", "/proc/\(shim)/mountinfo"]).output
+                #expect(shimMounts.contains(d.state + "/containers/\(id)/rootfs"), "the shim has no rootfs mount:\n\(shimMounts)")
+            }
+            // cp and exec -u resolve inside the rootfs, through the shim.
+            let file = d.dir + "/note.txt"
+            try "from the host\n".write(toFile: file, atomically: true, encoding: .utf8)
+            var r = try d.berth(["cp", file, "ns1:/tmp/note.txt"])
+            #expect(r.status == 0, "\(r)")
+            r = try d.berth(["exec", "ns1", "cat", "/tmp/note.txt"])
+            #expect(r.status == 0 && r.out == "from the host\n", "\(r)")
+            r = try d.berth(["cp", "ns1:/etc/passwd", d.dir + "/passwd"])
+            #expect(r.status == 0 && FileManager.default.fileExists(atPath: d.dir + "/passwd"), "\(r)")
+            let passwd = d.dir + "/passwd.new"
+            try "root:x:0:0:root:/root:/bin/sh\ntester:x:1234:1235::/:/bin/sh\n".write(toFile: passwd, atomically: true, encoding: .utf8)
+            #expect(try d.berth(["cp", passwd, "ns2:/etc/passwd"]).status == 0)
+            r = try d.berth(["exec", "-u", "tester", "ns2", "id", "-u"])
+            #expect(r.status == 0 && r.out == "1234\n", "\(r)")
+            #expect(try d.berth(["rm", "-f", "ns1", "ns2"]).status == 0)
+        }
+    }
+
     /// Docker keeps a `--rm` container through `restart`; the next stop removes it.
     @Test func restartKeepsAnRmContainerAndItsFiles() async throws {
         try await offPool {

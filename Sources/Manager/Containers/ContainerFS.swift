@@ -119,8 +119,9 @@ extension ContainerService {
     /// The container's root directory, for reading or writing its files.
     ///
     /// A running (or paused) container's rootfs is already mounted in its
-    /// bundle: its fd is opened under the container's mutex; if the task exits
-    /// meanwhile, the exit unmounts with MNT_DETACH, so the fd stays usable.
+    /// bundle, in its shim's mount namespace: its fd is opened through the
+    /// shim's /proc root under the container's mutex; if the task exits
+    /// meanwhile, the fd keeps the mount usable until it is closed.
     /// A stopped container's snapshot is mounted on a scratch directory under
     /// the mutex, the root opened, and the mount detached at once: the fd
     /// holds the (now private) mount until it is closed, and a crash of berthd
@@ -128,8 +129,8 @@ extension ContainerService {
     /// so a long copy does not block `ps`, `inspect` or `stop`.
     func openRoot(_ entry: ContainerEntry) throws -> ContainerRoot {
         try entry.locked { g in
-            if g.task != nil {
-                let path = bundle(entry.id) + "/rootfs"
+            if let t = g.task {
+                let path = taskRootfs(entry.id, t)
                 let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 guard fd >= 0 else { throw BerthError(.internal, "open \(path): \(ContainerFS.errorText())") }
                 return ContainerRoot(fd: fd, isTaskRootfs: true)

@@ -24,7 +24,7 @@ extension ContainerService {
 
     /// The exec's OCI process: the container's (from its bundle's config.json)
     /// with the exec's command, environment, directory, user and terminal.
-    func execProcess(_ s: ExecSession, bundle dir: String) throws -> JSONValue {
+    func execProcess(_ s: ExecSession, bundle dir: String, rootfs: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: dir + "/config.json"),
               let spec = try? JSONParser.parse(Array(data)), case .object(var process)? = spec["process"] else {
             throw BerthError(.internal, "cannot read the container's config.json in \(dir)")
@@ -45,7 +45,7 @@ extension ContainerService {
         }
         if let w = c.workingDir, !w.isEmpty { set("cwd", .string(w)) }
         if let u = c.user, !u.isEmpty {
-            set("user", try execUser(u, rootfs: dir + "/rootfs"))
+            set("user", try execUser(u, rootfs: rootfs))
         }
         if c.privileged == true {
             let list = JSONValue.array(CapabilitySet.all(lastCap: Self.specBuilder.host.lastCap).map(JSONValue.string))
@@ -62,7 +62,7 @@ extension ContainerService {
         guard !s.running && s.exitCode == nil else { throw BerthError(.conflict, "exec \(s.id) has already started") }
         let entry = try self.entry(s.containerID)
         guard let task = entry.locked({ $0.task }) else { throw BerthError(.failedPrecondition, "Container \(s.containerID) is not running") }
-        let process = try execProcess(s, bundle: bundle(entry.id))
+        let process = try execProcess(s, bundle: bundle(entry.id), rootfs: taskRootfs(entry.id, task))
         let detach = p.detach ?? false
         let relay = detach ? nil : try StreamRelay(address: task.address, execID: s.id)
         let client = try relay?.controlClient ?? shimClient(task)

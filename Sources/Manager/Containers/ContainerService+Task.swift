@@ -59,29 +59,18 @@ extension ContainerService {
             clearStaleBundle(r.id)
             try Self.makeDirectory(dir, mode: 0o711)
             try Self.makeDirectory(rootfs, mode: 0o755)
-            // The shim starts (exec, fork, socket, shim.json: 2–3 ms) while the rest
-            // of the bundle is made here; it needs config.json only at create.
-            launching = try startShim(id: r.id, bundle: dir)
+            // What the host mounts for the container comes before the shim: its
+            // mount namespace is a copy taken when it starts, and a host whose "/"
+            // is private passes nothing mounted later on to it (the network
+            // namespace's pin, a volume that mounts on use).
             reportAsIs = true
             let netns = try networking.attach(&r)
             reportAsIs = false
             times.mark("net")
-            let mounts = try images.snapshotter.mounts(r.snapshotKey)
-            if r.hostConfig.autoRemove == true {
-                // `--rm`: the layer goes when the container exits, and a crash while it
-                // runs removes it too (Reconcile), so nothing of it need reach the disk:
-                // no sync at unmount, on the exit path `run --rm` waits for. A kernel
-                // without `volatile` (before 5.10) gets the plain mount.
-                // A mark left by an earlier volatile mount of this layer follows a clean
-                // unmount (`restart`): a host crash under it ends in the container's
-                // removal at berthd's start, never in another mount.
-                for marker in mounts.compactMap(\.volatileMarker) { Self.removeTree(marker) }
-                do { try Mount.mountAll(mounts.map(\.volatile), at: rootfs) } catch { try Mount.mountAll(mounts, at: rootfs) }
-            } else {
-                try Mount.mountAll(mounts, at: rootfs)
-            }
-            times.mark("rootfs")
-            let volumeMounts = try prepareMounts(r, rootfs: rootfs)
+            let volumeMounts = try prepareMounts(r)
+            // The shim starts (exec, fork, socket, shim.json: 2–3 ms) while the rest
+            // of the bundle is made here; it needs config.json only at create.
+            launching = try startShim(id: r.id, bundle: dir)
             reportAsIs = true
             let names = try prepareNameFiles(r, taken: Set(volumeMounts.map(\.destination)))
             reportAsIs = false
@@ -89,10 +78,17 @@ extension ContainerService {
             let spec = try renderSpec(r, rootfs: rootfs, netns: netns, extraMounts: volumeMounts + names.mounts,
                                       linkEnvironment: names.linkEnvironment)
             try Self.writeFile(dir + "/config.json", spec)
+            let layers = try images.snapshotter.mounts(r.snapshotKey)
             times.mark("spec")
             let t = try shimStarted(launching.take()!)
             task = t
             times.mark("shim")
+            // The rootfs, in the shim's mount namespace; new volumes filled from it.
+            try ShimMountNamespace.run(shimPid: t.shimPid) { [self] in
+                try mountRootfs(r, layers, at: rootfs)
+                try fillNewVolumes(r, rootfs: rootfs)
+            }
+            times.mark("rootfs")
             monitor.watch(containerID: r.id, shimPid: t.shimPid)
             let client = try shimClient(t)
             let logOpts = r.hostConfig.logConfig?.config ?? [:]
@@ -142,6 +138,25 @@ extension ContainerService {
         }
     }
 
+    /// The container's layers at `rootfs` (in the shim's mount namespace).
+    func mountRootfs(_ r: ContainerRecord, _ layers: [Snapshots.Mount], at rootfs: String) throws {
+        guard r.hostConfig.autoRemove == true else { return try Mount.mountAll(layers, at: rootfs) }
+        // `--rm`: the layer goes when the container exits, and a crash while it
+        // runs removes it too (Reconcile), so nothing of it need reach the disk:
+        // no sync at unmount, on the exit path `run --rm` waits for. A kernel
+        // without `volatile` (before 5.10) gets the plain mount.
+        // A mark left by an earlier volatile mount of this layer follows a clean
+        // unmount (`restart`): a host crash under it ends in the container's
+        // removal at berthd's start, never in another mount.
+        for marker in layers.compactMap(\.volatileMarker) { Self.removeTree(marker) }
+        do { try Mount.mountAll(layers.map(\.volatile), at: rootfs) } catch { try Mount.mountAll(layers, at: rootfs) }
+    }
+
+    /// The rootfs of a running task, from the host: through its shim's namespace.
+    func taskRootfs(_ id: String, _ t: ContainerEntry.Task) -> String {
+        ShimMountNamespace.path(bundle(id) + "/rootfs", shimPid: t.shimPid)
+    }
+
     /// A bundle left by a task berthd lost track of (berthd killed in the middle
     /// of a start or an exit): its shim collected, its rootfs unmounted, its
     /// directory removed, so that a new task can start there.
@@ -167,7 +182,7 @@ extension ContainerService {
     /// `berth-shim start`, running: the shim daemonizes and prints `{"address","pid"}`.
     func startShim(id: String, bundle: String) throws -> HostCommand.Running {
         try HostCommand.start(paths.shim, ["start", "--id", id, "--bundle", bundle, "--runtime", paths.runtime,
-                                           "--runtime-root", paths.runtimeRoot, "--events", monitor.address])
+                                           "--runtime-root", paths.runtimeRoot, "--events", monitor.address, "--private-mounts"])
     }
 
     /// The shim `startShim` launched, once its `start` has printed where it listens.

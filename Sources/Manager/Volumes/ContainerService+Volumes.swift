@@ -44,10 +44,11 @@ extension ContainerService {
         entries.map(\.record).filter { ($0.mounts ?? []).contains { $0.type == .volume && $0.name == name } }.map(\.id)
     }
 
-    /// At start, with the rootfs mounted: each volume mounted if it mounts on use
-    /// and filled from the image when new, each bind's host directory made for
+    /// At start, before the shim (whose mount namespace must see them): each
+    /// volume mounted if it mounts on use, each bind's host directory made for
     /// `-v`; the runtime mounts for config.json. A failure releases what was taken.
-    func prepareMounts(_ r: ContainerRecord, rootfs: String) throws -> [RuntimeConfig.Mount] {
+    /// New volumes are filled from the image once the rootfs is up (fillNewVolumes).
+    func prepareMounts(_ r: ContainerRecord) throws -> [RuntimeConfig.Mount] {
         var out: [RuntimeConfig.Mount] = []
         do {
             for m in r.mounts ?? [] {
@@ -55,7 +56,6 @@ extension ContainerService {
                 case .volume:
                     let name = m.name ?? ""
                     let data = try volumes.acquire(name, container: r.id)
-                    if m.noCopy != true { try copyUp(volume: name, data: data, rootfs: rootfs, path: m.destination) }
                     out.append(.init(destination: m.destination, type: "bind", source: data,
                                      options: ["rbind", m.rw ? "rw" : "ro", "rprivate"]))
                 case .bind:
@@ -74,6 +74,15 @@ extension ContainerService {
             throw error
         }
         return out
+    }
+
+    /// Copy-up for each of the container's volumes (but `nocopy` ones), with its
+    /// rootfs mounted at `rootfs`.
+    func fillNewVolumes(_ r: ContainerRecord, rootfs: String) throws {
+        for m in r.mounts ?? [] where m.type == .volume && m.noCopy != true {
+            let name = m.name ?? ""
+            try copyUp(volume: name, data: volumes.dataPath(name), rootfs: rootfs, path: m.destination)
+        }
     }
 
     /// The task is gone: volumes mounted on use are unmounted when no other running container has them.

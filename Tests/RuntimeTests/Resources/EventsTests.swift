@@ -32,7 +32,12 @@ struct EventsTests {
         while oomKills() == 0 && waited < 1000 { usleep(20_000); waited += 1 }
         #expect(oomKills() > 0, "the child was OOM-killed")
         usleep(1_000_000)  // a few more stats lines after the OOM
-        #expect(sb.run(["kill", id, "KILL"]).status == 0)
+        // Seen once in a parallel CI run: kill found the container already stopped.
+        // What the container's processes were then, to tell which one the OOM killer took.
+        let procs = Leftovers.cgroupDirs(for: id).first { $0.contains("/memory/") || !$0.contains("/sys/fs/cgroup/") }
+            .flatMap { readFile($0 + "/cgroup.procs") } ?? "?"
+        let k = sb.run(["kill", id, "KILL"])
+        #expect(k.status == 0, "\(k); state: \(sb.run(["state", id]).stdout); cgroup.procs: \(procs); dmesg: \(runCommand(["dmesg", "--notime"]).stdout.split(separator: "\n").suffix(12).joined(separator: "\n"))")
         let r = events.wait(timeout: 20)
         #expect(!r.timedOut && r.status == 0, "events ends when the container stops: \(r)")
         let lines = r.stdout.split(separator: "\n").compactMap { parseJSON(String($0)) as? [String: Any] }

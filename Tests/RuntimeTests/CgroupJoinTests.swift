@@ -5,7 +5,9 @@
 // writes "0" to each hierarchy's `tasks` file itself, which moves only the
 // calling thread and skips that lock, and the clone places it in the hybrid
 // unified (cgroup2) directory with CLONE_INTO_CGROUP. From inside a user
-// namespace the runtime still writes `cgroup.procs` for it.
+// namespace the runtime still writes `cgroup.procs` for it. A nested cpuset
+// cgroup gets its cpus and mems from the kernel (the parent's
+// `cgroup.clone_children`), not from writes that walk every sibling.
 //
 // Checked on the system calls (strace -f), never on times:
 //
@@ -102,5 +104,34 @@ struct CgroupJoinTests {
         }
         runCommand([TestEnv.runtimePath, "--root", sb.root, "delete", "--force", id])
         Leftovers.check(root: sb.root, id: id)
+    }
+    /// cpuset on v1: a new cgroup's cpus and mems must be filled before a task
+    /// can join. Writing them costs in proportion to the siblings, so the runtime
+    /// marks the parent `cgroup.clone_children` and the kernel copies them at mkdir.
+    @Test func aNestedCpusetIsFilledByTheKernelNotWritten() throws {
+        if TestEnv.isRunc { return }
+        guard isCgroupV1Host, isDirectory("/sys/fs/cgroup/cpuset") else { return }
+        guard access(Self.strace, X_OK) == 0 else { throw TestFailure("\(Self.strace) is missing: make deps installs it") }
+        let parent = "berth-cpuset-test-\(getpid())"
+        let sb = try Sandbox("cgroup-cpuset", patch: ["process": ["args": ["sleep", "30"]], "linux": ["cgroupsPath": "/\(parent)/leaf"]])
+        defer {
+            sb.cleanup()
+            for h in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] { rmdir("/sys/fs/cgroup/\(h)/\(parent)") }
+        }
+        let id = sb.newID("cpuset")
+        let log = sb.tmp + "/strace-create"
+        let pidFile = sb.tmp + "/init.pid"
+        let r = runCommand([Self.strace, "-o", log, "-e", "trace=openat",
+                            TestEnv.runtimePath, "--root", sb.root, "create", "--bundle", sb.bundle, "--pid-file", pidFile, id])
+        try #require(r.status == 0, "\(r)")
+        let cpuset = "/sys/fs/cgroup/cpuset/\(parent)"
+        #expect(readFile(cpuset + "/cgroup.clone_children")?.hasPrefix("1") == true)
+        #expect(readFile(cpuset + "/leaf/cpuset.cpus") == readFile(cpuset + "/cpuset.cpus"))
+        #expect(readFile(cpuset + "/leaf/cpuset.mems") == readFile(cpuset + "/cpuset.mems"))
+        let pid = (readFile(pidFile) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect((readFile(cpuset + "/leaf/tasks") ?? "").split(separator: "\n").contains(Substring(pid)))
+        let writes = (readFile(log) ?? "").split(separator: "\n").filter { $0.contains("/leaf/cpuset.") && $0.contains("O_WRONLY") }
+        #expect(writes.isEmpty, "the leaf's cpuset was written:\n\(writes.joined(separator: "\n"))")
+        runCommand([TestEnv.runtimePath, "--root", sb.root, "delete", "--force", id])
     }
 }

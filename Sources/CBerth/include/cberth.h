@@ -149,6 +149,12 @@ int cb_bpf_attach_device_program(int prog_fd, int cgroup_fd);
 // eventfd(0, EFD_CLOEXEC), for cgroup v1 OOM notifications (also in cberth_bpf.c).
 int cb_eventfd_cloexec(void);
 
+// epoll with a 64-bit tag per descriptor (cberth_epoll.c): -1 with errno on failure;
+// cb_epoll_wait fills up to `max` (at most 64) tags and returns how many.
+int cb_epoll_create(void);
+int cb_epoll_add(int ep, int fd, uint64_t tag);
+int cb_epoll_wait(int ep, uint64_t *tags, int max, int timeout_ms);
+
 // berth-shim and berthd (cberth_spawn.c). cb_spawn: blocks all signals, vforks; the child
 // resets every disposition to default, makes fd0/fd1/fd2 its stdio (-1 means
 // /dev/null), closes every other fd, unblocks signals and execve's path.

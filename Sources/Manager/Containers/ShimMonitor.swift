@@ -8,10 +8,12 @@ import Synchronization
 /// berthd's events socket (docs/shim-protocol.md, Events), and the death of a
 /// shim process (its pidfd becomes readable).
 ///
-/// One thread polls everything: the listening socket, every shim's events
-/// connection and every watched shim's pidfd, so thousands of containers cost
-/// file descriptors, not threads. Handlers run on that thread and must hand
-/// slow work elsewhere.
+/// One thread waits on everything, through one epoll set: the listening
+/// socket, every shim's events connection and every watched shim's pidfd, so
+/// thousands of containers cost file descriptors, not threads, and an event
+/// costs the same with 10 shims as with 2000 (poll(2) walked every descriptor
+/// at each wake-up: 2.6% of the machine's CPU during starts at 1500 running).
+/// Handlers run on that thread and must hand slow work elsewhere.
 final class ShimMonitor: Sendable {
     struct Event: Sendable {
         var topic: String
@@ -29,8 +31,11 @@ final class ShimMonitor: Sendable {
     private struct State {
         var listenFD: Int32 = -1
         var wakeFD: Int32 = -1
+        var epollFD: Int32 = -1
         /// containerID → (shim pid, its pidfd)
         var watched: [String: (pid: Int32, fd: Int32)] = [:]
+        /// pidfd → containerID
+        var byFD: [Int32: String] = [:]
         var stopping = false
         var onEvent: EventHandler = { _ in }
         var onShimExit: ExitHandler = { _, _ in }
@@ -57,8 +62,22 @@ final class ShimMonitor: Sendable {
         // Accepted in a loop until EAGAIN: the poll thread must never block in accept.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let wake = cb_eventfd_cloexec()
-        state.withLock { $0.listenFD = fd; $0.wakeFD = wake }
+        let ep = cb_epoll_create()
+        guard ep >= 0 else { throw BerthError.internal("events socket: epoll_create1: \(String(cString: strerror(errno)))") }
+        _ = cb_epoll_add(ep, fd, Tag.listener.tag(fd))
+        _ = cb_epoll_add(ep, wake, Tag.wake.tag(wake))
+        let early = state.withLock { s -> [Int32] in
+            s.listenFD = fd; s.wakeFD = wake; s.epollFD = ep
+            return s.watched.values.map(\.fd)
+        }
+        for pidfd in early { _ = cb_epoll_add(ep, pidfd, Tag.shimPid.tag(pidfd)) }
         Thread.detach { [self] in loop() }
+    }
+
+    /// What a descriptor in the epoll set is (the high half of its tag; the fd is the low half).
+    private enum Tag: UInt64 {
+        case listener, wake, connection, shimPid
+        func tag(_ fd: Int32) -> UInt64 { rawValue << 32 | UInt64(UInt32(bitPattern: fd)) }
     }
 
     /// Watches a shim: `onShimExit` runs once when it dies, unless `unwatch` came first.
@@ -69,18 +88,24 @@ final class ShimMonitor: Sendable {
             Thread.detach { [self] in onShimExit(containerID, shimPid) }
             return
         }
-        let old = state.withLock { s -> Int32? in
+        let (old, ep) = state.withLock { s -> (Int32?, Int32) in
             let old = s.watched[containerID]?.fd
+            if let old { s.byFD[old] = nil }
             s.watched[containerID] = (shimPid, fd)
-            return old
+            s.byFD[fd] = containerID
+            return (old, s.epollFD)
         }
-        if let old { close(old) }
-        wake()
+        if let old { close(old) }  // a closed descriptor leaves the epoll set
+        if ep >= 0 { _ = cb_epoll_add(ep, fd, Tag.shimPid.tag(fd)) }
     }
 
     func unwatch(containerID: String) {
-        if let fd = state.withLock({ $0.watched.removeValue(forKey: containerID)?.fd }) { close(fd) }
-        wake()
+        let fd = state.withLock { s -> Int32? in
+            guard let fd = s.watched.removeValue(forKey: containerID)?.fd else { return nil }
+            s.byFD[fd] = nil
+            return fd
+        }
+        if let fd { close(fd) }
     }
 
     func stop() {
@@ -101,62 +126,65 @@ final class ShimMonitor: Sendable {
     }
 
     private func loop() {
-        let (listenFD, wakeFD) = state.withLock { ($0.listenFD, $0.wakeFD) }
+        let (listenFD, wakeFD, ep) = state.withLock { ($0.listenFD, $0.wakeFD, $0.epollFD) }
         var connections: [Int32: Connection] = [:]
         var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let (stopping, watched) = state.withLock { ($0.stopping, $0.watched) }
-            if stopping { break }
-            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
-            let connFDs = Array(connections.keys)
-            fds += connFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let pidEntries = Array(watched)
-            fds += pidEntries.map { pollfd(fd: $0.value.fd, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&fds, nfds_t(fds.count), -1)
+        var tags = [UInt64](repeating: 0, count: 64)
+        while !state.withLock({ $0.stopping }) {
+            let n = cb_epoll_wait(ep, &tags, Int32(tags.count), -1)
             if n < 0 { if errno == EINTR { continue }; break }
-            if fds[1].revents != 0 {
-                var v: UInt64 = 0
-                _ = read(wakeFD, &v, 8)
-            }
-            if fds[0].revents != 0 {
-                while true {
-                    let c = accept(listenFD, nil, nil)
-                    if c < 0 { break }
-                    _ = fcntl(c, F_SETFD, FD_CLOEXEC)
-                    connections[c] = Connection(fd: c)
-                }
-            }
-            for (i, fd) in connFDs.enumerated() where fds[2 + i].revents != 0 {
-                guard let conn = connections[fd] else { continue }
-                let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if r <= 0 {
-                    if r < 0 && errno == EINTR { continue }
-                    close(fd)
-                    connections[fd] = nil
+            for t in tags[0..<Int(n)] {
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: t))
+                switch Tag(rawValue: t >> 32) {
+                case .wake:
+                    var v: UInt64 = 0
+                    _ = read(wakeFD, &v, 8)
+                case .listener:
+                    while true {
+                        let c = accept(listenFD, nil, nil)
+                        if c < 0 { break }
+                        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+                        connections[c] = Connection(fd: c)
+                        _ = cb_epoll_add(ep, c, Tag.connection.tag(c))
+                    }
+                case .connection:
+                    guard let conn = connections[fd] else { continue }
+                    let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if r <= 0 {
+                        if r < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                        close(fd)
+                        connections[fd] = nil
+                        continue
+                    }
+                    conn.framer.append(buf[0..<r])
+                    while let line = try? conn.framer.next() {
+                        guard case let .notification(method, params)? = try? RPCMessage.parse(line), method == "event", let params,
+                              let topic = params["topic"]?.stringValue, let id = params["id"]?.stringValue else { continue }
+                        onEvent(Event(topic: topic, containerID: id, seq: params["seq"]?.int64Value ?? 0, params: params))
+                    }
+                case .shimPid:
+                    // The number may have been closed (unwatch) and reused since the
+                    // wait returned: the watch must still be this descriptor, and it
+                    // must be readable now.
+                    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    guard poll(&p, 1, 0) == 1 else { continue }
+                    let dead = state.withLock { s -> (id: String, pid: Int32)? in
+                        guard let id = s.byFD[fd], let w = s.watched[id], w.fd == fd else { return nil }
+                        s.watched[id] = nil
+                        s.byFD[fd] = nil
+                        return (id, w.pid)
+                    }
+                    if let dead {
+                        close(fd)
+                        onShimExit(dead.id, dead.pid)
+                    }
+                case nil:
                     continue
-                }
-                conn.framer.append(buf[0..<r])
-                while let line = try? conn.framer.next() {
-                    guard case let .notification(method, params)? = try? RPCMessage.parse(line), method == "event", let params,
-                          let topic = params["topic"]?.stringValue, let id = params["id"]?.stringValue else { continue }
-                    onEvent(Event(topic: topic, containerID: id, seq: params["seq"]?.int64Value ?? 0, params: params))
-                }
-            }
-            let base = 2 + connFDs.count
-            for (i, entry) in pidEntries.enumerated() where fds[base + i].revents != 0 {
-                // Only if it is still the same watch (not replaced or removed meanwhile).
-                let still = state.withLock { s -> Bool in
-                    guard let w = s.watched[entry.key], w.fd == entry.value.fd else { return false }
-                    s.watched[entry.key] = nil
-                    return true
-                }
-                if still {
-                    close(entry.value.fd)
-                    onShimExit(entry.key, entry.value.pid)
                 }
             }
         }
         for fd in connections.keys { close(fd) }
+        close(ep)
         close(listenFD)
         unlink(socketPath)
     }

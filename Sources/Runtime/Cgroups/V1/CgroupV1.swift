@@ -62,6 +62,7 @@ struct CgroupV1: Cgroup {
         for part in path.split(separator: "/") {
             let parent = current
             current += "/" + part
+            if isCpuset && parent != mount { CPUSetV1.markCloneChildren(parent) }
             if mkdir(current, 0o755) != 0 {
                 if errno == EEXIST { continue }
                 throw RuntimeError.sys("create cgroup \(current)")

@@ -45,7 +45,9 @@ public enum ShimCommand {
             case "--runtime-root": o.runtimeRoot = try v()
             case "--socket": o.socket = try v()
             case "--events": o.events = try v()
-            case "--private-mounts": o.privateMounts = true
+            case "--private-mounts":
+                if inline != nil { throw RPCError(RPCError.invalidParams, "--private-mounts takes no value") }
+                o.privateMounts = true
             case "-h", "--help": o.command = "help"
             default:
                 if a.hasPrefix("-") || !o.command.isEmpty { throw RPCError(RPCError.invalidParams, "unknown argument \(a)") }

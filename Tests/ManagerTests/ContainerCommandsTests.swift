@@ -212,8 +212,7 @@ import Testing
             #expect(!hostMounts.contains(d.state + "/containers/"), "a container's rootfs is mounted on the host:\n\(hostMounts)")
             let ownNamespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")) ?? "?"
             for id in ids {
-                let shim = Subprocess.run(["pgrep", "-f", "berth-shim start --id \(id)"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-                try #require(Int32(shim) != nil, "no shim for \(id): \(shim)")
+                let shim = try ContainerRestartTests.shimPid(d, id)
                 #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(shim)/ns/mnt")) != ownNamespace)
                 let shimMounts = Subprocess.run(["cat", "/proc/\(shim)/mountinfo"]).output
                 #expect(shimMounts.contains(d.state + "/containers/\(id)/rootfs"), "the shim has no rootfs mount:\n\(shimMounts)")

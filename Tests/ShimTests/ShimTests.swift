@@ -502,6 +502,8 @@ struct ShimTests {
         #expect(noBundle.status == 1 && noBundle.stderr.contains("no bundle directory /nonexistent"), "\(noBundle)")
         let bad = runCommand([TestEnv.shimPath, "start", "--id", "../x", "--bundle", "/tmp"])
         #expect(bad.status == 1 && bad.stderr.contains("invalid id"), "\(bad)")
+        let valued = runCommand([TestEnv.shimPath, "start", "--private-mounts=yes", "--id", "x", "--bundle", "/tmp"])
+        #expect(valued.status == 1 && valued.stderr == "berth-shim: --private-mounts takes no value\n", "\(valued)")
         let unknown = runCommand([TestEnv.shimPath, "frob", "--id", "x", "--bundle", "/tmp"])
         #expect(unknown.status == 1 && unknown.stderr.contains("unknown command"), "\(unknown)")
         let none = runCommand([TestEnv.shimPath])

@@ -23,7 +23,7 @@ CG=/sys/fs/cgroup
 P=berth-test                     # parent cgroup of every container here
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
-. "${BERTH_LIB:-/job/lib.sh}"   # ok/not_ok/check/expect/known_gap/diag, berth, state_field, wait_for, finish
+. "${BERTH_LIB:-/job/lib.sh}"   # ok/not_ok/check/expect/known_gap/diag, busybox_rootfs, berth, state_field, wait_for, finish
 
 t_start=$(uptime_s)
 diag "started at ${t_start}s of VM uptime; kernel $(uname -r), $(nproc) CPUs"
@@ -33,10 +33,7 @@ diag "root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
 # ------------------------------------------------------------ rootfs, configs
 rm -rf "$W"; mkdir -p "$W/rootfs" "$STATE"
 R=$W/rootfs
-mkdir -p "$R/bin" "$R/sbin" "$R/etc" "$R/proc" "$R/sys" "$R/dev" "$R/tmp" "$R/root" "$R/usr/bin"
-chmod 1777 "$R/tmp"
-cp /bin/busybox "$R/bin/busybox"
-for a in $(/bin/busybox --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
+busybox_rootfs "$R"
 cp "$MEMHOG" "$R/bin/memhog"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$R/etc/passwd"
 printf 'root:x:0:\n' > "$R/etc/group"

@@ -26,6 +26,14 @@ known_gap() {
 indent() { sed '/^$/d; s/^/#   /'; }
 has()   { printf '%s\n' "$1" | grep -q -- "$2"; }      # has TEXT REGEX
 lacks() { ! has "$@"; }
+# busybox_rootfs DIR: the checks' rootfs: the usual directories, the VM's
+# busybox with a link per applet. Each script adds its own files.
+busybox_rootfs() {
+    mkdir -p "$1/bin" "$1/sbin" "$1/etc" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/root" "$1/usr/bin"
+    chmod 1777 "$1/tmp"
+    cp /bin/busybox "$1/bin/busybox"
+    for a in $(/bin/busybox --list); do [ -e "$1/bin/$a" ] || ln -s busybox "$1/bin/$a"; done
+}
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 # wait_for SECONDS CMD...: poll CMD every 0.1 s.
 wait_for() {

@@ -40,10 +40,8 @@ diag "active LSMs: $(cat /sys/kernel/security/lsm 2>&1)"
 # ------------------------------------------------------------ rootfs, configs
 rm -rf "$W"; mkdir -p "$W/rootfs" "$STATE"
 R=$W/rootfs
-mkdir -p "$R/bin" "$R/etc" "$R/proc" "$R/dev" "$R/tmp" "$R/lsm"
-chmod 1777 "$R/tmp"
-cp /bin/busybox "$R/bin/busybox"
-for a in $(/bin/busybox --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
+busybox_rootfs "$R"
+mkdir -p "$R/lsm"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' > "$R/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$R/etc/group"
 # World-readable, so only a security module can refuse them (uid 65534 too).

@@ -58,6 +58,13 @@ OUT=${OUT:-$(mktemp -d /tmp/berth-bench-manager.XXXXXX)}
 mkdir -p "$OUT"
 OUT=$(readlink -f "$OUT")
 WORK=$(mktemp -d /tmp/berth-manager-bench.XXXXXX)
+# Every daemon's state (bundles, runtime state, shim files) on one tmpfs, as
+# /run is on a usual host. This machine's /run is on its ext4 root, mounted
+# with discard: there, each state file replaced by a rename waits for a
+# synchronous discard of the old one's block (1-2 ms apiece, measured).
+RUNDIR=$WORK/run
+mkdir -p "$RUNDIR"
+mount -t tmpfs -o mode=0755 manager-bench-run "$RUNDIR"
 RESULTS=$OUT/results.txt   # key=value lines, turned into the table at the end
 : > "$RESULTS"
 NOTES=$OUT/notes.txt
@@ -72,6 +79,7 @@ CDIR=$WORK/containerd
 CSOCK=$CDIR/containerd.sock
 B="$BIN/berth -H unix://$BSOCK"
 C="ctr -a $CSOCK -n $NS"
+CRUN="$C run --runc-root $RUNDIR/runc"   # runc's state beside the others, on the tmpfs
 BERTHD_PID="" CONTAINERD_PID="" PODMAN="" DOCKER_IMAGE=""
 
 # --- helpers ------------------------------------------------------------------------
@@ -155,7 +163,7 @@ detached_starts() {
         if [ "$kind" = berth ]; then
             $B run -d --network none "$BIMG" sleep 1000 > /dev/null 2>> "$file.err" || rc=$?
         else
-            $C run -d "$CIMG" "s$i" sleep 1000 > /dev/null 2>> "$file.err" || rc=$?
+            $CRUN -d "$CIMG" "s$i" sleep 1000 > /dev/null 2>> "$file.err" || rc=$?
         fi
         t1=${EPOCHREALTIME/./}
         if [ $rc = 0 ]; then fails=0; echo $((t1 - t0)) >> "$file"
@@ -182,7 +190,7 @@ log "starting berthd"
 # Containers here use --network none (as podman's and ctr's do: a namespace
 # without interfaces); berthd's default network still gets a bridge of its own.
 echo "{\"bridge\": \"bmgr$$\", \"bip\": \"10.243.$(( $$ % 200 )).1/24\"}" > "$WORK/berthd.json"
-"$BIN/berthd" --root "$WORK/berth-root" --state "$WORK/berth-state" --socket "$BSOCK" --config "$WORK/berthd.json" --log-level error > "$WORK/berthd.log" 2>&1 &
+"$BIN/berthd" --root "$WORK/berth-root" --state "$RUNDIR/berth-state" --socket "$BSOCK" --config "$WORK/berthd.json" --log-level error > "$WORK/berthd.log" 2>&1 &
 BERTHD_PID=$!
 for _ in $(seq 1 100); do [ -S "$BSOCK" ] && break; sleep 0.1; done
 [ -S "$BSOCK" ] || { cat "$WORK/berthd.log" >&2; exit 1; }
@@ -198,7 +206,7 @@ mkdir -p "$CDIR"
 cat > "$CDIR/config.toml" <<EOF
 version = 2
 root = "$CDIR/root"
-state = "$CDIR/state"
+state = "$RUNDIR/containerd-state"
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$CSOCK"
@@ -213,7 +221,7 @@ for _ in $(seq 1 100); do [ -S "$CSOCK" ] && break; sleep 0.1; done
 [ -S "$CSOCK" ] || { cat "$CDIR/containerd.log" >&2; exit 1; }
 $C images import "$WORK/image.tar" > "$WORK/ctr-import.log" 2>&1 || { cat "$WORK/ctr-import.log" >&2; exit 1; }
 CIMG=$($C images ls -q | head -1)
-out=$($C run --rm "$CIMG" check echo ok 2>&1) || true
+out=$($CRUN --rm "$CIMG" check echo ok 2>&1) || true
 [ "$out" = ok ] || { log "ctr run --rm $CIMG echo ok: $out"; exit 1; }
 
 # --- podman and docker, where there ------------------------------------------------
@@ -222,7 +230,7 @@ if command -v podman > /dev/null; then
     # crun refuses this host's hybrid cgroups, and podman's default rlimits
     # (nofile 1048576, nproc 4194304) are above the hard limits here: runc and
     # explicit rlimits (ctr's spec sets nofile 1024 too).
-    PODMAN="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp --cgroup-manager cgroupfs --events-backend file --runtime runc"
+    PODMAN="podman --root $WORK/podman/root --runroot $RUNDIR/podman --tmpdir $WORK/podman/tmp --cgroup-manager cgroupfs --events-backend file --runtime runc"
     PODMAN_RUN="run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
     if $PODMAN load -q -i "$WORK/image.tar" > "$WORK/podman-load.log" 2>&1 \
         && PIMG=$($PODMAN images -q | head -1) && [ -n "$PIMG" ] \
@@ -251,7 +259,7 @@ log "1. run --rm true: hyperfine, $RUNS runs each"
 # afterwards, when the shim reports the exit. The next create must not race
 # that removal (see the README), so berth's --prepare waits for it, untimed.
 hcmds=(--command-name berth --prepare "$SELF __berth_gone $BIN $BSOCK" "$B run --rm --network none $BIMG true"
-       --command-name containerd --prepare true "$C run --rm $CIMG rm-bench true")
+       --command-name containerd --prepare true "$CRUN --rm $CIMG rm-bench true")
 [ -n "$PODMAN" ] && hcmds+=(--command-name podman --prepare true "$PODMAN $PODMAN_RUN $PIMG true")
 [ -n "$DOCKER" ] && hcmds+=(--command-name docker --prepare true "docker run --rm --network none --label berth-bench $DOCKER_IMAGE true")
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$OUT/run-rm.json" --export-markdown "$OUT/run-rm.md" "${hcmds[@]}" \

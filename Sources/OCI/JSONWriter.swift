@@ -45,6 +45,14 @@ public enum JSONWriter {
 
     public static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // Nearly every string in a config, a state or a record needs no
+        // escape: one scan of its bytes, then one append. Walking each one
+        // scalar by scalar was most of what writing state.json cost (perf).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -31,7 +31,8 @@ import Testing
     }
 
     @Test func writerRoundTrips() throws {
-        let text = #"{"a":[1,"two",{"three":null}],"b":"tab\tquote\"nl\n\u0001"}"#
+        // Strings with and without escapes (the writer skips the escaping scan for the latter).
+        let text = #"{"a":[1,"two",{"three":null}],"b":"tab\tquote\"nl\n\u0001","c":"café\\path","d":"plain ✓"}"#
         let v = try JSONParser.parse(text)
         #expect(JSONWriter.write(v) == text)
         #expect(try JSONParser.parse(JSONWriter.write(v, indent: true)) == v)

@@ -19,6 +19,28 @@
 #define SYS_close_range 436
 #endif
 
+// Both children below: every signal back to its default disposition (a
+// child has its own copy of the handler table: neither vfork nor these
+// clone flags share it), and, last, an empty mask and the exec.
+static void default_dispositions(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL);
+    }
+}
+
+__attribute__((noreturn))
+static void exec_unblocked(const char *path, char *const argv[], char *const envp[]) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(path, argv, envp);
+    _exit(127);
+}
+
 // The child's side of cb_spawn. A function of its own that never returns:
 // after vfork the child runs on the parent thread's stack, so it must not
 // write into cb_spawn's frame (the parent's `old` mask lives there) and must
@@ -26,15 +48,7 @@
 __attribute__((noinline, noreturn))
 static void spawn_child(const char *path, char *const argv[], char *const envp[],
                         int fd0, int fd1, int fd2) {
-    // Default dispositions for every signal (the child has its own copy of the
-    // handler table: vfork does not share it), then an empty mask.
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < 65; s++) {
-        if (s == SIGKILL || s == SIGSTOP) continue;
-        sigaction(s, &dfl, NULL);
-    }
+    default_dispositions();
     // Move the requested fds out of the way of 0..2 before dup2 so that one
     // source being another's target (fd1 == 2, say) cannot clobber it.
     int src[3] = {fd0, fd1, fd2};
@@ -54,11 +68,7 @@ static void spawn_child(const char *path, char *const argv[], char *const envp[]
     if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
         for (int fd = 3; fd < 4096; fd++) close(fd);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(path, argv, envp);
-    _exit(127);
+    exec_unblocked(path, argv, envp);
 }
 
 // The child of a shared-table spawn: its stack is its own, its memory and
@@ -86,13 +96,7 @@ struct shared_spawn {
 
 static int shared_spawn_child(void *arg) {
     struct shared_spawn *s = arg;
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 65; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        sigaction(sig, &dfl, NULL);
-    }
+    default_dispositions();
     // 1. A table of our own holding only the caller's 0..2: nothing of its
     //    thousands of others is copied, nor closed again at exec.
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
@@ -116,11 +120,7 @@ static int shared_spawn_child(void *arg) {
         if (fd < 0 || dup2(fd, i) < 0) _exit(127);
     }
     syscall(SYS_close_range, 3U, ~0U, 0U);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(s->path, s->argv, s->envp);
-    _exit(127);
+    exec_unblocked(s->path, s->argv, s->envp);
 }
 
 // 0 once a shared-table spawn has been refused: vfork from then on.

@@ -202,34 +202,4 @@ int cb_wait_status(pid_t pid, int nohang, int *status) {
 
 pid_t cb_fork(void) { return fork(); }
 
-// malloc_trim(3) for the long-lived daemons: gives freed heap memory (of every
-// arena, including those of threads that have ended) back to the system.
-#include <malloc.h>
-int cb_malloc_trim(void) { return malloc_trim(0); }
 
-// Drops the pages of this process's read-only executable file mappings (its
-// own text and the shared libraries') from its page tables, and turns off
-// fault-around on them (MADV_RANDOM), so that a long-lived idle process's RSS
-// counts what it touches afterwards. Only r-xp file mappings are touched:
-// they are never written, so a later access maps the page-cache page again.
-// (Writable or relocated mappings must never be dropped: their changes would
-// be lost.) Returns the number of bytes advised, or -1.
-#include <stdio.h>
-#include <sys/mman.h>
-long cb_trim_text(void) {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (f == NULL) return -1;
-    char line[4096];
-    long total = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        unsigned long lo, hi;
-        char perms[5];
-        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) continue;
-        if (strcmp(perms, "r-xp") != 0 || strchr(line, '/') == NULL) continue;
-        madvise((void *)lo, hi - lo, MADV_RANDOM);
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-        total += (long)(hi - lo);
-    }
-    fclose(f);
-    return total;
-}

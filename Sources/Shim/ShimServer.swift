@@ -153,8 +153,9 @@ public final class ShimServer {
                 let c = clients[fd]!
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN) | (c.out.isEmpty ? 0 : Int16(POLLOUT)), revents: 0))
             }
-            // Once idle for a second after some work, the text pages that work
-            // mapped are dropped (Sys.trimText): an idle shim's RSS stays small.
+            // Once idle for a second after some work, the wait drops the pages of
+            // berth-shim that work mapped (Sys.pollTrimmed): an idle shim keeps
+            // a few of them mapped, not megabytes (see cberth_trim.c for why).
             // Undelivered events shorten the wait to their next reconnect attempt.
             var timeout: Int32 = busy ? 1000 : -1
             let retry = events.timeout()
@@ -163,11 +164,11 @@ public final class ShimServer {
                 if left <= 0 { break }
                 if timeout < 0 || left < Int64(timeout) { timeout = Int32(left) }
             }
-            let n = poll(&fds, nfds_t(fds.count), timeout)
+            let n = busy ? poll(&fds, nfds_t(fds.count), timeout) : Sys.pollTrimmed(&fds, timeout: timeout)
             if n < 0 { if errno == EINTR { continue }; break }
             if n == 0 {
                 events.flush()
-                if busy && events.timeout() < 0 { Sys.trimText(); busy = false }
+                if busy && events.timeout() < 0 { busy = false }
                 continue
             }
             busy = true

@@ -95,10 +95,11 @@ enum Sys {
         for fd in fds where fd != own && !keep.contains(fd) { close(fd) }
     }
 
-    /// The long-lived shim needs little of its executable's text: the pages
-    /// the start-up code and the last requests mapped are dropped (cb_trim_text,
-    /// shared with berthd), so the idle loop's RSS counts what it uses.
-    static func trimText() { _ = cb_trim_text() }
+    /// poll(2) after dropping the pages of berth-shim mapped by the work before
+    /// (cb_poll_trimmed): the long-lived shim needs few of them while it waits.
+    static func pollTrimmed(_ fds: inout [pollfd], timeout: Int32) -> Int32 {
+        cb_poll_trimmed(&fds, UInt(fds.count), timeout)
+    }
 
     /// A zombie counts as dead: a killed shim stays one until init reaps it,
     /// and a manager that saw it die (its pidfd) must be able to collect it.

@@ -243,6 +243,41 @@ struct ShimTests {
         #expect(out == ["spawned\n"], "\(out)")
     }
 
+    /// An idle shim keeps few pages of its binary mapped (cb_poll_trimmed): the
+    /// text and the never-written data its start-up mapped are dropped while it
+    /// waits, and what it wrote is kept: after the drop it still answers, kills,
+    /// reaps and reports the exit.
+    @Test func anIdleShimKeepsFewPagesOfItsBinaryMapped() throws {
+        let sb = try ShimSandbox("trim", args: ["sleep", "1000"])
+        defer { sb.cleanup() }
+        try sb.start()
+        let c = try sb.client()
+        _ = try c.create()
+        _ = try c.start()
+        let binary = String(cString: realpath(TestEnv.shimPath, nil))
+        /// Resident kB of the shim's mappings of its own binary.
+        func residentKB() -> Int {
+            var total = 0
+            var current = false
+            for line in (readFile("/proc/\(sb.shimPid)/smaps") ?? "").split(separator: "\n") {
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                if let first = f.first, first.contains("-"), f.count >= 5 { current = f.count >= 6 && String(f[5]) == binary }
+                if current && f.first == "Rss:", f.count > 1 { total += Int(f[1]) ?? 0 }
+            }
+            return total
+        }
+        let busy = residentKB()
+        // Idle for a second after the last request, the shim drops the pages.
+        var idle = busy
+        #expect(eventually(timeout: 10) { idle = residentKB(); return idle <= 512 }, "idle shim maps \(idle) kB of \(binary) (\(busy) kB while busy)")
+        #expect(idle * 4 < busy, "idle \(idle) kB, busy \(busy) kB")
+        #expect(try c.state().status == "running")
+        try c.kill(signal: 9)
+        #expect(try c.wait(timeoutMillis: 30_000).exitStatus == 137)
+        _ = try c.delete()
+        try c.shutdown()
+    }
+
     @Test func shimOutlivesItsManager() throws {
         let sb = try ShimSandbox("orphan", args: ["sleep", "1000"])
         defer { sb.cleanup() }

@@ -4,6 +4,7 @@
 #ifndef CBERTH_H
 #define CBERTH_H
 
+#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/xattr.h>  // lsetxattr, for Swift (an mqueue mount's SELinux label)
@@ -160,11 +161,17 @@ int cb_epoll_wait(int ep, uint64_t *tags, int max, int timeout_ms);
 // /dev/null), closes every other fd, unblocks signals and execve's path.
 // Returns the child's pid (-1 and errno on vfork failure; exec failure is exit 127).
 pid_t cb_spawn(const char *path, char *const argv[], char *const envp[], int fd0, int fd1, int fd2);
-// malloc_trim(0): freed heap memory back to the system (berthd after a pull).
+// Idle trimming (cberth_trim.c). cb_malloc_trim: malloc_trim(0), freed heap
+// memory back to the system (berthd after a pull).
 int cb_malloc_trim(void);
-// Drops the pages of read-only executable file mappings (own text, shared
-// libraries) so an idle daemon's RSS counts what it touches afterwards.
-long cb_trim_text(void);
+// Drops from the page tables the pages of private file mappings that are the
+// page-cache page itself: all of the text (r-x), and with unwritten_data the
+// never-written pages of the other readable mappings, which only a
+// single-threaded process may have (skipped otherwise). The next access
+// maps them again. Returns the bytes dropped, or -1.
+long cb_trim_mappings(int unwritten_data);
+// cb_trim_mappings(1), then poll(2): nothing runs between the two to map pages back.
+int cb_poll_trimmed(struct pollfd *fds, unsigned long count, int timeout_ms);
 // Blocks SIGCHLD and returns a non-blocking, close-on-exec signalfd for it.
 int cb_signalfd_chld(void);
 // Reads one signalfd_siginfo; returns its signal number, -1 when none was pending.

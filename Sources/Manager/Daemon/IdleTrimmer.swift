@@ -6,8 +6,8 @@ import OCI
 /// some work, freed heap memory goes back to the system (malloc_trim: a pull's
 /// threads leave their arenas behind) and the text pages of berthd and its
 /// libraries (libcurl, libcrypto, libarchive, SQLite) are dropped from its page
-/// tables (cb_trim_text); the next request maps again what it needs. One
-/// thread, waking once a second.
+/// tables (cb_trim_mappings; text only, as berthd has many threads); the next
+/// request maps again what it needs. One thread, waking once a second.
 enum IdleTrimmer {
     static func start(_ server: APIServer) {
         _ = Thread.detach {
@@ -24,7 +24,7 @@ enum IdleTrimmer {
                 }
                 if served != trimmedAt && Clock.monotonicMillis() - quietSince >= 2000 {
                     _ = cb_malloc_trim()
-                    _ = cb_trim_text()
+                    _ = cb_trim_mappings(0)
                     trimmedAt = served
                 }
             }

@@ -74,7 +74,7 @@ public final class ContainerService: Sendable {
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
         let all = table.withLock { $0 }
         if let e = all[ref] { return e }
-        if let e = all.values.first(where: { ($0.id == holding?.id ? holding!.name : $0.record.name) == name }) { return e }
+        if let e = all.values.first(where: { ($0.id == holding?.id ? holding!.name : $0.name) == name }) { return e }
         if !ref.isEmpty {
             let matches = all.values.filter { $0.id.hasPrefix(ref) }
             if matches.count == 1 { return matches[0] }
@@ -88,7 +88,7 @@ public final class ContainerService: Sendable {
     /// Lock order: a container's mutex may be held while taking the table's
     /// (remove → drop), never the reverse, so records are read outside the table's lock.
     func nameTaken(_ name: String) -> ContainerEntry? {
-        entries.first(where: { $0.record.name == name })
+        entries.first(where: { $0.name == name })
     }
 
     func bundle(_ id: String) -> String { paths.bundles + "/" + id }

@@ -463,6 +463,12 @@ import Testing
             #expect(try d.berth(["unpause", "busy"]).out == "busy\n")
             #expect(try d.berth(["rename", "busy", "renamed"]).status == 0)
             #expect(try d.berth(["ps", "--format", "{{.Names}}"]).out == "renamed\n")
+            // The old name is free at once and no longer finds the container; the new one does.
+            r = try d.berth(["inspect", "-f", "{{.Name}}", "busy"])
+            #expect(r.status == 1 && r.err.contains("No such"), "\(r)")
+            r = try d.berth(["create", "--name", "busy", "bb:1", "true"])
+            #expect(r.status == 0, "\(r)")
+            #expect(try d.berth(["rm", "busy"]).status == 0)
             let before = try d.berth(["inspect", "-f", "{{.State.StartedAt}}", "renamed"]).out
             #expect(try d.berth(["restart", "-t", "0", "renamed"]).out == "renamed\n")
             let after = try d.berth(["inspect", "-f", "{{.State.StartedAt}} {{.State.Running}}", "renamed"]).out

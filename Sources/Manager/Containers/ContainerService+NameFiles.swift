@@ -39,7 +39,7 @@ extension ContainerService {
             guard (r.hostConfig.links ?? []).isEmpty else {
                 throw BerthError(.invalidArgument, "conflicting options: container type network can't be used with links. This would result in undefined behavior")
             }
-            let other = try entry(String(mode.dropFirst(10)), holding: r)
+            let other = try entry(String(mode.dropFirst(10)))
             return NameFiles(mounts: mounts(in: paths.persistent + "/" + other.id))
         }
 
@@ -94,7 +94,7 @@ extension ContainerService {
     func linkTo(_ text: String, from r: ContainerRecord) throws -> (HostsEntry, [String]) {
         let link: Link
         do { link = try Link(parsing: text) } catch { throw BerthError(.invalidArgument, error.description) }
-        guard let other = try? entry(link.name, holding: r), other.id != r.id else {
+        guard let other = try? entry(link.name), other.id != r.id else {
             throw BerthError(.invalidArgument, "could not get container for \(link.name)")
         }
         let o = other.id == r.id ? r : other.record

@@ -47,7 +47,7 @@ extension ContainerService {
             times.mark("record")
             g.removed = true
             removedMounts = r.mounts ?? []
-            drop(r.id)
+            drop(r.id, name: r.name)
             emit("destroy", r)
         }
     }
@@ -76,6 +76,7 @@ extension ContainerService {
                 g.record.name = old
                 throw BerthError(.conflict, "Error when allocating new name: Conflict. The container name \"/\(name)\" is already in use.")
             }
+            renamed(entry.id, from: old, to: name)
             emit("rename", g.record, ["oldName": "/" + old])
             // The name is a DNS name on its networks.
             if g.record.state.hasTask { networking.namesChanged((g.record.networks ?? []).map(\.networkID)) }

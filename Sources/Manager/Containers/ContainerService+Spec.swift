@@ -22,7 +22,7 @@ extension ContainerService {
         for (kind, mode, file) in modes {
             guard let mode, mode.hasPrefix("container:") else { continue }
             let ref = String(mode.dropFirst(10))
-            guard let other = try? entry(ref, holding: r), other.id != r.id else {
+            guard let other = try? entry(ref), other.id != r.id else {
                 throw BerthError(.invalidArgument, "joining the namespace of container \(ref): No such container: \(ref)")
             }
             let pid = other.record.state.pid

@@ -343,7 +343,7 @@ extension ContainerService {
         g.record = r
         emit("die", r, ["exitCode": String(info.exitStatus)])
         g.removed = true
-        drop(r.id)
+        drop(r.id, name: r.name)
         emit("destroy", r)
         g.exitHandled()
         return r

@@ -39,6 +39,11 @@ public final class ContainerService: Sendable {
     /// Interfaces, addresses and published ports of the tasks (docs/networking.md).
     let networking: NetworkService
     private let table = Mutex<[String: ContainerEntry]>([:])
+    /// Every container's name → its id. A lookup by name reads this instead of
+    /// visiting every container (each create's generated-name check did, and
+    /// grew slower with every container). Kept by add, drop and rename; a leaf
+    /// lock, taken while holding a container's mutex, never the reverse.
+    private let names = Mutex<[String: String]>([:])
     /// Snapshot keys of containers being created (prepared, not yet in the
     /// table): garbage collection must not take them meanwhile.
     let creating = Mutex<Set<String>>([])
@@ -63,18 +68,34 @@ public final class ContainerService: Sendable {
 
     var entries: [ContainerEntry] { table.withLock { Array($0.values) } }
 
-    func add(_ entry: ContainerEntry) { table.withLock { $0[entry.id] = entry } }
-    func drop(_ id: String) { _ = table.withLock { $0.removeValue(forKey: id) } }
+    func add(_ entry: ContainerEntry) {
+        let name = entry.name
+        table.withLock { $0[entry.id] = entry }
+        names.withLock { $0[name] = entry.id }
+    }
+
+    /// Forgets the container `id`, known by `name` (its record's).
+    func drop(_ id: String, name: String) {
+        _ = table.withLock { $0.removeValue(forKey: id) }
+        names.withLock { n in
+            if n[name] == id { n[name] = nil } else if let stale = n.first(where: { $0.value == id })?.key { n[stale] = nil }
+        }
+    }
+
+    /// A rename that has been stored: the name index follows.
+    func renamed(_ id: String, from old: String, to new: String) {
+        names.withLock { n in
+            if n[old] == id { n[old] = nil }
+            n[new] = id
+        }
+    }
 
     /// Docker's lookup: the full id, then an exact name, then a unique id prefix.
-    /// A caller holding a container's mutex passes that container's record as
-    /// `holding`: its name is read from there, not by taking the mutex again
-    /// (which would deadlock: `--network container:NAME` at start).
-    func entry(_ ref: String, holding: ContainerRecord? = nil) throws -> ContainerEntry {
+    func entry(_ ref: String) throws -> ContainerEntry {
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
         let all = table.withLock { $0 }
         if let e = all[ref] { return e }
-        if let e = all.values.first(where: { ($0.id == holding?.id ? holding!.name : $0.name) == name }) { return e }
+        if let id = names.withLock({ $0[name] }), let e = all[id] { return e }
         if !ref.isEmpty {
             let matches = all.values.filter { $0.id.hasPrefix(ref) }
             if matches.count == 1 { return matches[0] }
@@ -85,10 +106,10 @@ public final class ContainerService: Sendable {
         throw BerthError(.notFound, "No such container: \(ref)")
     }
 
-    /// Lock order: a container's mutex may be held while taking the table's
-    /// (remove → drop), never the reverse, so records are read outside the table's lock.
+    /// The container named `name`, if any.
     func nameTaken(_ name: String) -> ContainerEntry? {
-        entries.first(where: { $0.name == name })
+        guard let id = names.withLock({ $0[name] }) else { return nil }
+        return table.withLock { $0[id] }
     }
 
     func bundle(_ id: String) -> String { paths.bundles + "/" + id }

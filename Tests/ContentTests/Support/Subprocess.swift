@@ -86,11 +86,15 @@ enum Subprocess {
 
     static func writeFile(_ path: String, _ text: String) throws { try writeFile(path, Array(text.utf8)) }
 
-    /// A fresh directory under /tmp.
+    /// A fresh directory under /tmp, removed when the test process exits
+    /// (TempDirs; BERTH_KEEP_TMP=1 keeps them to look at after a failure).
     static func tempDir(_ label: String) -> String {
         var template = Array("/tmp/berth-\(label)-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        return p.map { String(cString: $0) } ?? "/tmp/berth-\(label)-\(getpid())"
+        guard let p else { return "/tmp/berth-\(label)-\(getpid())" }
+        let path = String(cString: p)
+        TempDirs.made(path)
+        return path
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
@@ -129,4 +133,38 @@ enum Subprocess {
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
+}
+
+/// The directories `Subprocess.tempDir` made in this process, removed at its
+/// exit: the suites make hundreds per run. A directory with anything mounted
+/// at or below it is left alone (removing through a bind mount would delete
+/// what it shows), as is everything when BERTH_KEEP_TMP is set.
+enum TempDirs {
+    nonisolated(unsafe) private static var paths: [String] = []
+    nonisolated(unsafe) private static var lock = pthread_mutex_t()
+    private static let registerOnce: Void = { atexit { TempDirs.removeAll() } }()
+
+    static func made(_ path: String) {
+        _ = registerOnce
+        pthread_mutex_lock(&lock)
+        paths.append(path)
+        pthread_mutex_unlock(&lock)
+    }
+
+    static func removeAll() {
+        guard getenv("BERTH_KEEP_TMP") == nil else { return }
+        pthread_mutex_lock(&lock)
+        let all = paths
+        paths = []
+        pthread_mutex_unlock(&lock)
+        let mountinfo = (try? Subprocess.readAll("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let mountPoints = mountinfo.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            return f.count > 4 ? String(f[4]) : nil
+        }
+        let removable = all.filter { dir in !mountPoints.contains { $0 == dir || $0.hasPrefix(dir + "/") } }
+        guard !removable.isEmpty else { return }
+        // mkdtemp's names: letters, digits and '-' only, so no quoting is needed.
+        _ = system("rm -rf --one-file-system -- " + removable.joined(separator: " "))
+    }
 }

@@ -131,8 +131,6 @@ long cb_trim_mappings(int unwritten_data) {
 }
 
 int cb_poll_trimmed(struct pollfd *fds, unsigned long count, int timeout_ms) {
-    struct ranges r = {.count = 0, .total = 0};
-    gather(&r, 1);
-    drop(&r);
+    cb_trim_mappings(1);
     return (int)syscall(SYS_poll, fds, count, timeout_ms);
 }

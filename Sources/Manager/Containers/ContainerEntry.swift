@@ -43,11 +43,6 @@ final class ContainerEntry: @unchecked Sendable {
     /// A copy of the record (for reads: ps, inspect).
     var record: ContainerRecord { locked { $0.record } }
 
-    /// The name alone: lookups by name visit every container, and copying
-    /// each whole record for it made every create slower as containers
-    /// accumulated (issue 6).
-    var name: String { locked { $0.record.name } }
-
     /// Runs `body` holding the container's mutex.
     func locked<T>(_ body: (Guarded) throws -> T) rethrows -> T {
         pthread_mutex_lock(&mutex)

@@ -69,7 +69,7 @@ public final class ContainerService: Sendable {
     var entries: [ContainerEntry] { table.withLock { Array($0.values) } }
 
     func add(_ entry: ContainerEntry) {
-        let name = entry.name
+        let name = entry.record.name
         table.withLock { $0[entry.id] = entry }
         names.withLock { $0[name] = entry.id }
     }
@@ -77,9 +77,7 @@ public final class ContainerService: Sendable {
     /// Forgets the container `id`, known by `name` (its record's).
     func drop(_ id: String, name: String) {
         _ = table.withLock { $0.removeValue(forKey: id) }
-        names.withLock { n in
-            if n[name] == id { n[name] = nil } else if let stale = n.first(where: { $0.value == id })?.key { n[stale] = nil }
-        }
+        names.withLock { n in if n[name] == id { n[name] = nil } }
     }
 
     /// A rename that has been stored: the name index follows.
@@ -95,7 +93,7 @@ public final class ContainerService: Sendable {
         let name = ref.hasPrefix("/") ? String(ref.dropFirst()) : ref
         let all = table.withLock { $0 }
         if let e = all[ref] { return e }
-        if let id = names.withLock({ $0[name] }), let e = all[id] { return e }
+        if let e = nameTaken(name) { return e }
         if !ref.isEmpty {
             let matches = all.values.filter { $0.id.hasPrefix(ref) }
             if matches.count == 1 { return matches[0] }

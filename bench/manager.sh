@@ -11,6 +11,10 @@
 #      how many, and the start latency of the first 100 against the last 100.
 #   4. Memory per running container, N idle `sleep` containers: the daemon's
 #      RSS growth plus the PSS of all its shims, divided by N.
+#   5. The kernel's share of the growth in 3: the bare runtimes (runc and
+#      berth-runtime, no manager, no shim) `create` one fixed bundle, made from
+#      the spec berthd writes, with no containers running and then with row 3's
+#      containers still running.
 #
 # Usage: bench/manager.sh [--bin DIR] [--runs N] [-n N] [--starts N] [--out DIR]
 #   --bin DIR   berthd, berth, berth-shim, berth-runtime, berth-init (default .build/release)
@@ -136,6 +140,10 @@ cleanup() {
     done
     grep " $WORK/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
     rm -rf "/run/containerd/runc/$NS"
+    # Row 5's bare creates, if one was cut short (delete -f removes them otherwise).
+    for d in /sys/fs/cgroup/*/berth/floor-*-$$-* /sys/fs/cgroup/berth/floor-*-$$-*; do
+        [ -d "$d" ] && rmdir "$d" 2>/dev/null
+    done
     for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
@@ -178,6 +186,26 @@ detached_starts() {
     echo "$(wc -l < "$file") $(awk -v d=$((t1 - start)) 'BEGIN{printf "%.3f", d / 1e6}')"
 }
 
+# Row 5: $1 rounds of `create` + `delete -f` of the fixed bundle, runc and
+# berth-runtime taking turns; create latencies in ms to $OUT/floor-$2-{runc,berth}.lat.
+bare_creates() {
+    local rounds=$1 tag=$2 r rt bin id t0 t1
+    for rt in runc berth; do : > "$OUT/floor-$tag-$rt.lat"; done
+    for r in $(seq 1 "$rounds"); do
+        for rt in runc berth; do
+            bin=$([ $rt = runc ] && echo runc || echo "$BIN/berth-runtime")
+            id=floor-$rt-$$-$r
+            sed "s|FLOORID|$id|" "$FLOOR/config.tmpl" > "$FLOOR/config.json"
+            t0=${EPOCHREALTIME/./}
+            if $bin --root "$RUNDIR/floor-$rt" create --bundle "$FLOOR" "$id" < /dev/null > /dev/null 2>> "$OUT/floor.err"; then
+                t1=${EPOCHREALTIME/./}
+                echo "$((t1 - t0))" | awk '{printf "%.3f\n", $1 / 1000}' >> "$OUT/floor-$tag-$rt.lat"
+            fi
+            $bin --root "$RUNDIR/floor-$rt" delete -f "$id" > /dev/null 2>> "$OUT/floor.err" || true
+        done
+    done
+}
+
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the image --------------------------------------------------------------------
@@ -199,6 +227,27 @@ $B import "$WORK/rootfs.tar" "$BIMG" > /dev/null
 $B save -o "$WORK/image.tar" "$BIMG"
 out=$($B run --rm --network none "$BIMG" echo ok 2>&1) || true
 [ "$out" = ok ] || { log "berth run --rm $BIMG echo ok: $out"; exit 1; }
+
+# The bundle for row 5: the spec berthd writes for `run -d --network none`,
+# with the rootfs a plain directory, the /etc files empty ones of its own and
+# the cgroup path a placeholder (FLOORID), so the bare runtimes do what berth's
+# do in row 3, containers' cgroups beside theirs.
+FLOOR=$WORK/floor
+mkdir -p "$FLOOR/files"
+fid=$($B run -d --network none "$BIMG" sleep 1000)
+python3 - "$RUNDIR/berth-state/containers/$fid/config.json" "$FLOOR" "$WORK/rootfs" <<'EOF'
+import json, sys
+spec, floor, rootfs = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+spec["root"]["path"] = rootfs
+for m in spec["mounts"]:
+    if m.get("type") == "bind" and m["destination"].startswith("/etc/"):
+        m["source"] = floor + "/files/" + m["destination"][5:]
+        open(m["source"], "w").close()
+parent = spec["linux"]["cgroupsPath"].rsplit("/", 1)[0]
+spec["linux"]["cgroupsPath"] = parent + "/FLOORID"
+json.dump(spec, open(floor + "/config.tmpl", "w"))
+EOF
+$B rm -f "$fid" > /dev/null
 
 # --- containerd -----------------------------------------------------------------
 log "starting containerd (namespace $NS)"
@@ -326,9 +375,15 @@ done
 berth_rm_all
 
 # --- 3. starts in DURATION seconds -------------------------------------------------
+log "5. bare runtime create, no containers running"
+bare_creates 20 idle
 for kind in berth ctr; do
     log "3. detached starts for ${DURATION}s: $kind"
     read -r n secs < <(detached_starts "$kind" 0 "$DURATION" "$OUT/flood-$kind.lat")
+    if [ "$kind" = berth ]; then
+        log "5. bare runtime create, with the $n containers running"
+        bare_creates 20 loaded
+    fi
     put "flood_${kind}_n" "$n"; put "flood_${kind}_s" "$secs"
     put "flood_${kind}_fail" "$(wc -l < "$OUT/flood-$kind.lat.fail")"
     if [ "$kind" = berth ]; then put flood_berth_running "$($B ps -q | wc -l)"
@@ -392,6 +447,11 @@ def growth(v):
     return "%.2f×" % (st.mean(v[-100:]) / st.mean(v[:100]))
 print("| last 100 / first 100 (mean) | %s | %s | ≈ 1× |" % (growth(fl[0]), growth(fl[1])))
 print("| removing them all (`rm -f` / `ctr t rm -f` + `c rm`) | %s s | %s s | |" % (R["flood_berth_cleanup_s"], R["flood_ctr_cleanup_s"]))
+def floor(rt):
+    a, b = lat("floor-idle-%s.lat" % rt), lat("floor-loaded-%s.lat" % rt)
+    if not a or not b: return "—"
+    return "%.1f → %.1f ms (+%.1f)" % (st.median(a), st.median(b), st.median(b) - st.median(a))
+print("| bare runtime `create` of one bundle, median, 0 → %d containers running (berth-runtime; runc) | %s | %s | |" % (f[0], floor("berth"), floor("runc")))
 def mem(x):
     before, after = int(R["mem_%s_daemon_before" % x]), int(R["mem_%s_daemon_after" % x])
     shims, pss, cnt = int(R["mem_%s_shims" % x]), int(R["mem_%s_shim_pss" % x]), int(R["mem_%s_count" % x])

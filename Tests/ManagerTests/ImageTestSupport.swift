@@ -79,7 +79,10 @@ final class ImageDaemon: @unchecked Sendable {
     func stop() throws -> Int32 {
         guard let p = process else { return -1 }
         kill(p.processIdentifier, SIGTERM)
-        try waitUntil("berthd to exit") { !p.isRunning }
+        do { try waitUntil("berthd to exit") { !p.isRunning } } catch {
+            // The log's end says what shutdown was waiting for (a flake seen once in CI).
+            throw TestFailure("berthd did not exit within 5 s of SIGTERM; its log ends:\n\(log.suffix(3000))")
+        }
         process = nil
         return p.terminationStatus
     }

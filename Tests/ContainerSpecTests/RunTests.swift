@@ -141,6 +141,17 @@ func requireRoot() throws {
         #expect(r.output.contains("Operation not permitted"), "\(r.output)")
     }
 
+    /// A rule that tests an argument, inside the whole default profile (which
+    /// the runtime compiles as a binary tree of syscall numbers):
+    /// personality(PER_LINUX32) is one of the values Docker allows.
+    @Test func seccompArgumentRuleInTheDefaultProfile() throws {
+        try requireRoot()
+        let b = try RunBundle()
+        let r = try b.run(["linux32", "uname", "-m"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output == "i686\n", "\(r.output)")
+    }
+
     @Test func noNewPrivilegesAndCapDrop() throws {
         try requireRoot()
         let b = try RunBundle()

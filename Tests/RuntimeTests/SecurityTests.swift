@@ -123,6 +123,31 @@ struct SecurityTests {
         #expect(!r.stdout.contains("i686"), "personality(PER_LINUX32) must be denied: \(r)")
     }
 
+    /// With eight rules or more the runtime has libseccomp build a binary tree
+    /// of syscall numbers (Seccomp.swift); the verdicts must be the same as the
+    /// linear filter's: errno rules, an argument rule, and allowed syscalls.
+    @Test func largeProfileAsBinaryTree() throws {
+        let fillers = ["acct", "add_key", "bpf", "kexec_load", "lookup_dcookie", "open_by_handle_at", "quotactl", "vhangup",
+                       "swapon", "swapoff"]
+        let sb = try Sandbox("seccomp-tree", patch: [
+            "root": ["readonly": false],
+            "process": ["args": ["sh", "-c", "mkdir /tmp/x; echo rc=$?; linux32 uname -m; echo p=$?; uname -m; touch /tmp/y && echo touch-ok"]],
+            "linux": ["seccomp": ["defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                                  "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13],
+                                               ["names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                                                "args": [["index": 0, "value": 8, "op": "SCMP_CMP_EQ"]]],
+                                               ["names": fillers, "action": "SCMP_ACT_ERRNO"]]]],
+        ])
+        defer { sb.cleanup() }
+        let r = sb.run(["run", "--bundle", sb.bundle, sb.newID("tree")])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains("Permission denied"), "\(r)")
+        #expect(r.stdout.contains("rc=1\n"), "\(r)")
+        #expect(!r.stdout.contains("i686"), "personality(PER_LINUX32) must be denied: \(r)")
+        #expect(r.stdout.contains("p=1\nx86_64\n"), "\(r)")
+        #expect(r.stdout.contains("touch-ok"), "\(r)")
+    }
+
     @Test func notifyHandsListenerToAgent() throws {
         if TestEnv.isRunc { return }
         let sb = try Sandbox("seccomp-notify", patch: [:])

@@ -96,10 +96,16 @@ public struct CreateParams: RPCValue, Equatable {
     /// The container's stdin is a pipe the shim holds (written by attach, closed by closeStdin)
     /// instead of /dev/null. Not with a terminal.
     public var stdin: Bool
-    public init(stdio: StdioMode = .none, logPath: String? = nil, logMaxSize: Int64? = nil, logMaxFiles: Int? = nil, stdin: Bool = false) {
+    /// Start the process too, in the same runtime call (`runtime run --detach`):
+    /// one runtime process instead of two (`create`, `start`), for a manager
+    /// with nothing to do between them.
+    public var start: Bool
+    public init(stdio: StdioMode = .none, logPath: String? = nil, logMaxSize: Int64? = nil, logMaxFiles: Int? = nil, stdin: Bool = false,
+                start: Bool = false) {
         self.stdio = stdio; self.logPath = logPath; self.logMaxSize = logMaxSize; self.logMaxFiles = logMaxFiles; self.stdin = stdin
+        self.start = start
     }
-    enum CodingKeys: String, CodingKey { case stdio, logPath, logMaxSize, logMaxFiles, stdin }
+    enum CodingKeys: String, CodingKey { case stdio, logPath, logMaxSize, logMaxFiles, stdin, start }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         stdio = try c.decodeIfPresent(StdioMode.self, forKey: .stdio) ?? .none
@@ -107,11 +113,12 @@ public struct CreateParams: RPCValue, Equatable {
         logMaxSize = try c.decodeIfPresent(Int64.self, forKey: .logMaxSize)
         logMaxFiles = try c.decodeIfPresent(Int.self, forKey: .logMaxFiles)
         stdin = try c.decodeIfPresent(Bool.self, forKey: .stdin) ?? false
+        start = try c.decodeIfPresent(Bool.self, forKey: .start) ?? false
     }
     public var json: JSONValue {
         object([("stdio", .string(stdio.rawValue)), ("logPath", logPath.map(JSONValue.string)),
                 ("logMaxSize", logMaxSize.map(JSONValue.int)), ("logMaxFiles", logMaxFiles.map(JSONValue.int)),
-                ("stdin", stdin ? .bool(true) : nil)])
+                ("stdin", stdin ? .bool(true) : nil), ("start", start ? .bool(true) : nil)])
     }
 }
 

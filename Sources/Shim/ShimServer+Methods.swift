@@ -201,8 +201,10 @@ extension ShimServer {
                                 consolePath: consoleSocketPath(nil))
         let pidFile = config.bundle + "/shim-init.pid"
         unlink(pidFile)
+        // `run --detach` is `create` and `start` in one runtime process (runc's too).
+        let command = p.start ? ["run", "--detach"] : ["create"]
         do throws(RPCError) {
-            try runner.run(["create", "--bundle", config.bundle, "--pid-file", pidFile] + io.runtimeArgs + [config.id],
+            try runner.run(command + ["--bundle", config.bundle, "--pid-file", pidFile] + io.runtimeArgs + [config.id],
                            fd0: io.input.r, fd1: io.out.w, fd2: io.err.w)
         } catch {
             io.abort()
@@ -217,7 +219,7 @@ extension ShimServer {
             throw RPCError(RPCError.shimFailed, "the runtime wrote no pid to \(pidFile)")
         }
         initPid = pid
-        status = .created
+        status = p.start ? .running : .created
         oomWatch = OOMWatch.forProcess(pid)
         persist()
         // The init may have died already (it is our child now: reparented to this subreaper).

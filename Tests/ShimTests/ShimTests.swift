@@ -178,6 +178,29 @@ struct ShimTests {
         try c.shutdown()
     }
 
+    /// `create` with `start: true` runs the process in the same runtime call
+    /// (`run --detach`): the container is running when create answers, with
+    /// its output logged, and `start` is refused as for any running container.
+    @Test func createCanStartInOneRuntimeCall() throws {
+        let sb = try ShimSandbox("createstart", args: ["sh", "-c", "echo started; cat"])
+        defer { sb.cleanup() }
+        try sb.start()
+        let c = try sb.client()
+        let log = sb.bundle + "/cs.log"
+        let created = try c.create(CreateParams(stdio: .log, logPath: log, stdin: true, start: true))
+        #expect(created.pid > 0)
+        let state = try c.state()
+        #expect(state.status == "running" && state.pid == created.pid, "\(state)")
+        #expect(eventually(timeout: 10) { logRecords(log).compactMap { $0["log"] as? String } == ["started\n"] })
+        #expect(throws: RPCError.self) { _ = try c.start() }
+        // Still in `cat`: running until its stdin closes.
+        #expect(processAlive(Int(created.pid)))
+        try c.closeStdin()
+        #expect(try c.wait(timeoutMillis: 30_000).exitStatus == 0)
+        _ = try c.delete()
+        try c.shutdown()
+    }
+
     @Test func concurrentStartsShareOneShim() throws {
         let sb = try ShimSandbox("race", args: ["true"])
         defer { sb.cleanup() }

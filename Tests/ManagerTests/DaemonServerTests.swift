@@ -248,8 +248,8 @@ import Testing
 }
 
 /// Waits up to 5 s for a condition that another thread makes true.
-func waitUntil(_ what: String = "condition", _ cond: () -> Bool) throws {
-    let deadline = Clock.monotonicMillis() + 5000
+func waitUntil(_ what: String = "condition", timeoutMillis: Int64 = 5000, _ cond: () -> Bool) throws {
+    let deadline = Clock.monotonicMillis() + timeoutMillis
     while !cond() {
         if Clock.monotonicMillis() > deadline { throw DaemonError("timed out waiting for \(what)") }
         usleep(2000)

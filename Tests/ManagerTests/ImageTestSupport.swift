@@ -79,9 +79,11 @@ final class ImageDaemon: @unchecked Sendable {
     func stop() throws -> Int32 {
         guard let p = process else { return -1 }
         kill(p.processIdentifier, SIGTERM)
-        do { try waitUntil("berthd to exit") { !p.isRunning } } catch {
-            // The log's end says what shutdown was waiting for (a flake seen once in CI).
-            throw TestFailure("berthd did not exit within 5 s of SIGTERM; its log ends:\n\(log.suffix(3000))")
+        // berthd gives requests in flight 5 s (DaemonOptions.shutdownGraceMillis)
+        // and their connections 0.5 s more; waiting only 5 s failed once in CI.
+        do { try waitUntil("berthd to exit", timeoutMillis: 15_000) { !p.isRunning } } catch {
+            // The log's end says what shutdown was waiting for.
+            throw TestFailure("berthd did not exit within 15 s of SIGTERM; its log ends:\n\(log.suffix(3000))")
         }
         process = nil
         return p.terminationStatus

@@ -110,7 +110,14 @@ import Testing
         }
 
         deinit {
-            if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            // SIGTERM first: berthd then finishes the exits it is handling (a
+            // `--rm` teardown goes on after `run --rm` returns), which SIGKILL
+            // would leave with their shims and mounts to a next start that never comes.
+            if let p = process, p.isRunning {
+                kill(p.processIdentifier, SIGTERM)
+                if (try? waitUntil("berthd to exit", timeoutMillis: 15_000) { !p.isRunning }) == nil { kill(p.processIdentifier, SIGKILL) }
+                p.waitUntilExit()
+            }
             TestBridge.remove(bridge)
             try? FileManager.default.removeItem(atPath: dir)
         }
@@ -177,6 +184,36 @@ import Testing
             #expect(s.status == 1)
             #expect(s.err.contains("another berthd is already serving \(d.socket)"))
             #expect(try d.berth(["version"]).status == 0)
+        }
+    }
+
+    /// `run --rm` returns once the record is gone; the container's teardown
+    /// (shim, runtime state, rootfs, network namespace) goes on after it. A
+    /// SIGTERM right then lets it finish: no shim and no mount of this
+    /// berthd's state is left behind.
+    @Test func sigtermLetsARemovalInProgressFinish() async throws {
+        try await offPool {
+            let d = try ContainerCommandsTests.daemonWithImage()
+            // A race each time (the teardown against berthd's exit): five tries.
+            for _ in 0..<5 {
+                let r = try d.berth(["run", "--rm", "bb:1", "true"])
+                #expect(r.status == 0, "\(r)")
+                #expect(try d.stop() == 0)
+                #expect(Self.processes(mentioning: d.state).isEmpty, "\(Self.processes(mentioning: d.state))")
+                let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(d.state + "/") }
+                #expect(mounts.isEmpty, "\(mounts)")
+                #expect(!d.log.contains("still being handled"), "\(d.log.suffix(2000))")
+                try d.start()
+            }
+        }
+    }
+
+    /// Command lines of the processes whose arguments contain `text`.
+    static func processes(mentioning text: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
+            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return line.contains(text) ? pid + ": " + line : nil
         }
     }
 

@@ -45,6 +45,7 @@ extension ContainerService {
 
     /// The container methods (docs/berthd-api.md, Containers).
     public func register(on daemon: Daemon) {
+        daemon.addStopHandler { [self] deadline in finishExitHandling(deadline: deadline) }
         let server = daemon.server
         server.register(.containerCreate) { (p: BerthAPI.ContainerCreateParams, _) in
             try await self.blocking { try self.create(p) }

@@ -276,6 +276,8 @@ extension ContainerService {
 
     /// Handles one exit of the container's task (a second report of the same exit finds no task and does nothing).
     func taskExited(_ entry: ContainerEntry, _ reported: ExitInfo, shimGone: Bool = false) {
+        exitsInProgress.withLock { $0 += 1 }
+        defer { exitsInProgress.withLock { $0 -= 1 } }
         var times = StepTimes()
         var quick: (task: ContainerEntry.Task, record: ContainerRecord, collections: Int)?
         let after: (record: ContainerRecord, autoRemove: Bool)? = entry.locked { g in
@@ -317,6 +319,13 @@ extension ContainerService {
         afterExit(entry, r, autoRemove: autoRemove)
         times.mark("remove")
         logger.debug("container exit handled", ["id": r.shortID, "steps": times.text])
+    }
+
+    /// At berthd's shutdown: the exits being handled are let finish, until `deadline`.
+    func finishExitHandling(deadline: Int64) {
+        while exitsInProgress.withLock({ $0 }) > 0 && Clock.monotonicMillis() < deadline { usleep(5_000) }
+        let left = exitsInProgress.withLock { $0 }
+        if left > 0 { logger.warn("container exits still being handled at shutdown", ["count": String(left)]) }
     }
 
     /// `--rm` at the exit, for a container with no volume and no published port:

@@ -52,6 +52,10 @@ public final class ContainerService: Sendable {
     let tearingDown = Mutex<Set<String>>([])
     /// Exec sessions by exec id (kept in memory, as Docker does).
     let execs = Mutex<[String: ExecSession]>([:])
+    /// Task exits being handled (taskExited): berthd's shutdown waits for them,
+    /// so that a `--rm` container's teardown, which goes on after `run --rm`
+    /// has returned, is not cut short, leaving its shim and mounts to the next start.
+    let exitsInProgress = Mutex(0)
 
     init(paths: Paths, store: ContainerStore, images: ImageService, volumes: VolumeService, networking: NetworkService, logger: Logger) {
         self.paths = paths

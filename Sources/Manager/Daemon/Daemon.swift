@@ -24,7 +24,12 @@ public final class Daemon: Sendable {
     /// Fills part of `info`'s answer: a service's counts, the storage driver.
     public typealias InfoContributor = @Sendable (inout BerthAPI.InfoResult) async throws -> Void
 
+    /// Work a service finishes at shutdown, after the last request: called
+    /// with the deadline (Clock.monotonicMillis) it must end by.
+    public typealias StopHandler = @Sendable (_ deadlineMillis: Int64) -> Void
+
     private let contributors = Mutex<[InfoContributor]>([])
+    private let stopHandlers = Mutex<[StopHandler]>([])
     private let lock: Mutex<DaemonLock?> = Mutex(nil)
     private let engineID = Mutex("")
     /// The inode of the socket we bound, so that stop removes ours and not a successor's.
@@ -58,6 +63,7 @@ public final class Daemon: Sendable {
     }
 
     public func addInfoContributor(_ c: @escaping InfoContributor) { contributors.withLock { $0.append(c) } }
+    public func addStopHandler(_ h: @escaping StopHandler) { stopHandlers.withLock { $0.append(h) } }
 
     /// Creates the root (0700) and state (0711) directories, takes the root's
     /// lock, and registers the built-in methods `version` and `info`.
@@ -118,11 +124,13 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Stops serving: requests in flight get `shutdownGraceMillis` to finish,
-    /// the socket is removed, the lock released.
+    /// Stops serving: requests in flight and then the services' stop handlers
+    /// share `shutdownGraceMillis` to finish; the socket is removed, the lock released.
     public func stop() {
+        let deadline = Clock.monotonicMillis() + options.shutdownGraceMillis
         let cut = server.shutdown(graceMillis: options.shutdownGraceMillis)
         if cut > 0 { logger.warn("requests still running at shutdown were canceled", ["count": String(cut)]) }
+        for h in stopHandlers.withLock({ $0 }) { h(deadline) }
         if let ino = socketInode.withLock({ $0 }) {
             var st = stat()
             if lstat(options.socket, &st) == 0, st.st_ino == ino { unlink(options.socket) }

@@ -163,7 +163,7 @@ final class ContainerdDaemon: @unchecked Sendable {
             child = nil
         }
         // Shims outlive containerd by design; only ours name our socket.
-        for pid in Processes.withCommandLine(containing: socket) { kill(pid, SIGKILL) }
+        for pid in ProcessTable.withCommandLine(containing: socket) { kill(pid, SIGKILL) }
         lock.lock()
         let all = ids
         lock.unlock()

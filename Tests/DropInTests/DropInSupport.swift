@@ -324,19 +324,6 @@ enum Processes {
         kill(-pid, SIGKILL)
         for p in all { kill(p, SIGKILL) }
     }
-
-    /// Processes whose command line contains NEEDLE (a path unique to one test run:
-    /// only processes this test started can match).
-    static func withCommandLine(containing needle: String) -> [pid_t] {
-        var found: [pid_t] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(name), pid != getpid() else { continue }
-            guard let d = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { continue }
-            let line = String(decoding: d.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            if line.contains(needle) { found.append(pid) }
-        }
-        return found
-    }
 }
 
 enum Cleanup {

@@ -81,7 +81,7 @@ final class PodmanStore: @unchecked Sendable {
         for rt in OCIRuntime.selected { _ = podman(rt, ["rm", "--all", "--force", "--time", "0"], timeout: 120) }
         // conmon and anything else still using the store (only processes of this store
         // name its directory on their command line).
-        for pid in Processes.withCommandLine(containing: dir + "/") { kill(pid, SIGKILL) }
+        for pid in ProcessTable.withCommandLine(containing: dir + "/") { kill(pid, SIGKILL) }
         let problem = Cleanup.removeTree(dir)
         if !problem.isEmpty { FileHandle.standardError.write(Data("DropInTests: \(problem)\n".utf8)) }
     }

@@ -45,6 +45,26 @@ import Testing
         return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
     }
 
+    /// SIGTERM to a test's berthd, and its exit awaited. berthd gives requests in
+    /// flight and the exits it is handling 5 s (DaemonOptions.shutdownGraceMillis)
+    /// and their connections 0.5 s more; waiting only 5 s failed once in CI.
+    static func terminate(_ p: Foundation.Process, log: () -> String) throws {
+        kill(p.processIdentifier, SIGTERM)
+        do { try waitUntil("berthd to exit", timeoutMillis: 15_000) { !p.isRunning } } catch {
+            // The log's end says what shutdown was waiting for.
+            throw TestFailure("berthd did not exit within 15 s of SIGTERM; its log ends:\n\(log().suffix(3000))")
+        }
+    }
+
+    /// At a test's end: SIGTERM first, so that berthd finishes the exits it is
+    /// handling (a `--rm` teardown goes on after `run --rm` returns), which
+    /// SIGKILL would leave with their shims and mounts to a next start that never comes.
+    static func terminateOrKill(_ p: Foundation.Process) {
+        guard p.isRunning else { return }
+        if (try? terminate(p, log: { "" })) == nil { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+
     /// A berthd running on temp directories.
     final class Daemon {
         let dir: String
@@ -99,8 +119,7 @@ import Testing
         /// SIGTERM, then the exit status.
         func stop() throws -> Int32 {
             guard let p = process else { return -1 }
-            kill(p.processIdentifier, SIGTERM)
-            try waitUntil("berthd to exit") { !p.isRunning }
+            try DaemonProcessTests.terminate(p, log: { self.log })
             process = nil
             return p.terminationStatus
         }
@@ -110,14 +129,7 @@ import Testing
         }
 
         deinit {
-            // SIGTERM first: berthd then finishes the exits it is handling (a
-            // `--rm` teardown goes on after `run --rm` returns), which SIGKILL
-            // would leave with their shims and mounts to a next start that never comes.
-            if let p = process, p.isRunning {
-                kill(p.processIdentifier, SIGTERM)
-                if (try? waitUntil("berthd to exit", timeoutMillis: 15_000) { !p.isRunning }) == nil { kill(p.processIdentifier, SIGKILL) }
-                p.waitUntilExit()
-            }
+            if let p = process { DaemonProcessTests.terminateOrKill(p) }
             TestBridge.remove(bridge)
             try? FileManager.default.removeItem(atPath: dir)
         }
@@ -199,21 +211,13 @@ import Testing
                 let r = try d.berth(["run", "--rm", "bb:1", "true"])
                 #expect(r.status == 0, "\(r)")
                 #expect(try d.stop() == 0)
-                #expect(Self.processes(mentioning: d.state).isEmpty, "\(Self.processes(mentioning: d.state))")
+                let left = ProcessTable.withCommandLine(containing: d.state + "/").map(ProcessTable.commandLine)
+                #expect(left.isEmpty, "\(left)")
                 let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(d.state + "/") }
                 #expect(mounts.isEmpty, "\(mounts)")
                 #expect(!d.log.contains("still being handled"), "\(d.log.suffix(2000))")
                 try d.start()
             }
-        }
-    }
-
-    /// Command lines of the processes whose arguments contain `text`.
-    static func processes(mentioning text: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
-            guard Int(pid) != nil, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-            let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return line.contains(text) ? pid + ": " + line : nil
         }
     }
 

@@ -78,13 +78,7 @@ final class ImageDaemon: @unchecked Sendable {
     @discardableResult
     func stop() throws -> Int32 {
         guard let p = process else { return -1 }
-        kill(p.processIdentifier, SIGTERM)
-        // berthd gives requests in flight 5 s (DaemonOptions.shutdownGraceMillis)
-        // and their connections 0.5 s more; waiting only 5 s failed once in CI.
-        do { try waitUntil("berthd to exit", timeoutMillis: 15_000) { !p.isRunning } } catch {
-            // The log's end says what shutdown was waiting for.
-            throw TestFailure("berthd did not exit within 15 s of SIGTERM; its log ends:\n\(log.suffix(3000))")
-        }
+        try DaemonProcessTests.terminate(p, log: { self.log })
         process = nil
         return p.terminationStatus
     }
@@ -136,7 +130,7 @@ final class ImageDaemon: @unchecked Sendable {
     }
 
     deinit {
-        if let p = process, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        if let p = process { DaemonProcessTests.terminateOrKill(p) }
         if mounted { _ = Subprocess.run(["umount", "-l", root]) }
         TestBridge.remove(bridge)
         try? FileManager.default.removeItem(atPath: dir)

@@ -1,0 +1,1 @@
+../ContentTests/Support/ProcessTable.swift
